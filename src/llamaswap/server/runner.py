@@ -1,0 +1,223 @@
+"""Serve one loaded config until a signal: listen, drain, stop every model, exit.
+
+Shutdown order (style.md "Shut down in order"): stop listening, close long-lived
+streams (the app's ``on_shutdown``), wait for in-flight HTTP requests, then stop every
+upstream with what is left of one 30 s budget. A second SIGINT/SIGTERM kills every
+process group at once and exits 1; a 35 s backstop does the same if the drain hangs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import ssl
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from llamaswap.config.loader import LoadedConfig
+from llamaswap.process.registry import kill_all_process_groups
+from llamaswap.router.factory import build_router
+from llamaswap.server.app import build_app
+
+log = logging.getLogger("llamaswap")
+
+SHUTDOWN_BUDGET_S = 30.0
+BACKSTOP_S = 35.0
+
+
+@dataclass(frozen=True, slots=True)
+class ListenAddress:
+    """A Go-style ``host:port``; an empty host means every interface."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> ListenAddress:
+        host, sep, port_text = text.rpartition(":")
+        if not sep:
+            raise ValueError(f"invalid listen address {text!r}: missing port")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        try:
+            port = int(port_text) if port_text else 0
+        except ValueError:
+            raise ValueError(f"invalid listen address {text!r}: bad port {port_text!r}") from None
+        if not 0 <= port <= 65535:
+            raise ValueError(f"invalid listen address {text!r}: port out of range")
+        return cls(host, port)
+
+    @property
+    def bind_host(self) -> str | None:
+        return self.host or None
+
+    def is_loopback_only(self) -> bool:
+        if self.host in ("", "0.0.0.0", "::"):
+            return False
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            pass
+        try:
+            infos = socket.getaddrinfo(self.host, None)
+        except OSError:
+            return False
+        return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+    def display(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def _ssl_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if not cert:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def _force_exit(reason: str) -> None:
+    log.error("%s: killing every upstream process group and exiting", reason)
+    kill_all_process_groups()
+    logging.shutdown()
+    os._exit(1)
+
+
+async def run(
+    loaded: LoadedConfig,
+    *,
+    listen: str,
+    tls_cert: str | None,
+    tls_key: str | None,
+    watch_config: bool,
+    config_path: str | None,
+    config_dir: str | None,
+) -> int:
+    """Serve until SIGINT/SIGTERM; returns the process exit code."""
+    config = loaded.config
+    try:
+        address = ListenAddress.parse(listen)
+        ssl_context = _ssl_context(tls_cert, tls_key)
+    except (ValueError, OSError, ssl.SSLError) as exc:
+        log.error("%s", exc)
+        return 1
+
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    signals_seen = 0
+
+    def on_stop_signal(signame: str) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen > 1:
+            _force_exit(f"received second {signame}")
+        log.info("received %s, shutting down", signame)
+        stop_requested.set()
+
+    def on_sighup() -> None:
+        log.warning("received SIGHUP: configuration reload is not supported yet; ignoring")
+
+    handlers: dict[signal.Signals, Callable[[], None]] = {
+        signal.SIGINT: lambda: on_stop_signal("SIGINT"),
+        signal.SIGTERM: lambda: on_stop_signal("SIGTERM"),
+        signal.SIGHUP: on_sighup,
+    }
+    for sig, handler in handlers.items():
+        loop.add_signal_handler(sig, handler)
+
+    if watch_config:
+        log.warning("-watch-config: configuration reload is not supported yet; ignoring")
+
+    router = build_router(config)
+    await router.start()
+    app = build_app(config, router)
+    runner = web.AppRunner(
+        app,
+        handler_cancellation=True,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_BUDGET_S,
+    )
+    await runner.setup()
+    site = web.TCPSite(
+        runner,
+        address.bind_host,
+        address.port,
+        ssl_context=ssl_context,
+        backlog=1024,
+        reuse_address=True,
+    )
+    try:
+        await site.start()
+    except OSError as exc:
+        log.error("failed to listen on %s: %s", address.display(), exc)
+        await runner.cleanup()
+        await router.shutdown(1.0)
+        return 1
+
+    scheme = "https" if ssl_context else "http"
+    tls = " with TLS" if ssl_context else ""
+    log.info("llama-swap listening%s on %s://%s", tls, scheme, address.display())
+    if not address.is_loopback_only():
+        log.info(
+            "listening on all interfaces: llama-swap is reachable by every host on the "
+            "network; use -listen localhost:%d to restrict it to this machine",
+            address.port,
+        )
+    log.debug("PID: %d", os.getpid())
+
+    await stop_requested.wait()
+    backstop = loop.call_later(BACKSTOP_S, _force_exit, "shutdown took longer than 35s")
+    started = time.monotonic()
+    try:
+        # Stop listening, close streams (on_shutdown), drain handlers, then cleanup.
+        await runner.cleanup()
+        remaining = max(0.001, SHUTDOWN_BUDGET_S - (time.monotonic() - started))
+        await router.shutdown(remaining)
+    finally:
+        backstop.cancel()
+        for sig in handlers:
+            loop.remove_signal_handler(sig)
+    log.info("shutdown complete")
+    return 0
+
+
+def run_sync(
+    loaded: LoadedConfig,
+    *,
+    listen: str,
+    tls_cert: str | None,
+    tls_key: str | None,
+    watch_config: bool,
+    config_path: str | None,
+    config_dir: str | None,
+) -> int:
+    """Run :func:`run` on uvloop when it is installed, else on the default loop."""
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if sys.platform != "win32":
+        try:
+            import uvloop
+
+            loop_factory = uvloop.new_event_loop
+        except ImportError:  # pragma: no cover - uvloop is a default dependency
+            loop_factory = None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(
+            run(
+                loaded,
+                listen=listen,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+                watch_config=watch_config,
+                config_path=config_path,
+                config_dir=config_dir,
+            )
+        )
