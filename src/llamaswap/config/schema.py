@@ -12,9 +12,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from llamaswap.config.durations import parse_go_duration
+
 
 class _Node(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, frozen=False, coerce_numbers_to_str=True
+    )
 
 
 class Timeouts(_Node):
@@ -32,9 +36,7 @@ class Filters(_Node):
     strip_params: str = Field("", alias="stripParams")
     strip_params_legacy: str = Field("", alias="strip_params")
     set_params: dict[str, Any] = Field(default_factory=dict, alias="setParams")
-    set_params_by_id: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, alias="setParamsByID"
-    )
+    set_params_by_id: dict[str, dict[str, Any]] = Field(default_factory=dict, alias="setParamsByID")
 
 
 class Compat(_Node):
@@ -153,9 +155,10 @@ class PeerTimeouts(Timeouts):
 
 
 class Peer(_Node):
-    proxy: str
+    proxy: str = ""
+    """Required; the loader reports a missing one with llama-swap's wording."""
     api_key: str = Field("", alias="apiKey")
-    models: list[str]
+    models: list[str] = Field(default_factory=list)
     filters: Filters = Field(default_factory=Filters)
     timeouts: PeerTimeouts = Field(default_factory=PeerTimeouts)
 
@@ -176,9 +179,7 @@ class Upstream(_Node):
 
 
 class ActivityUI(_Node):
-    session_id: list[str] = Field(
-        default_factory=lambda: ["X-Session-ID", "X-Litellm-Session-Id"]
-    )
+    session_id: list[str] = Field(default_factory=lambda: ["X-Session-ID", "X-Litellm-Session-Id"])
 
 
 class UIConfig(_Node):
@@ -192,6 +193,11 @@ class Store(_Node):
 class Performance(_Node):
     disabled: bool = False
     every: str = "5s"
+    """A Go duration (``5s``, ``1m30s``); at least 5 s."""
+
+    @property
+    def every_seconds(self) -> float:
+        return parse_go_duration(self.every)
 
 
 class Config(_Node):

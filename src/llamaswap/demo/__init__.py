@@ -1,1 +1,1 @@
-"""demo layer."""
+"""A small OpenAI-compatible fake upstream (``python -m llamaswap.demo``)."""

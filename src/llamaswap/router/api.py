@@ -53,7 +53,9 @@ class Ticket(Protocol):
         whether a loading-state stream is worth starting)."""
         ...
 
-    async def wait_lease(self, on_queue_position: QueuePositionCallback | None = None) -> ServeLease:
+    async def wait_lease(
+        self, on_queue_position: QueuePositionCallback | None = None
+    ) -> ServeLease:
         """Wait for the grant and take a serve lease.
 
         Raises a ``LlamaSwapError`` (e.g. ``UnspecificError`` for a failed start, an
@@ -92,6 +94,6 @@ class Router(Protocol):
         swap-waiting requests for them fail with ``<router>: model unloaded``."""
         ...
 
-    async def shutdown(self, timeout: float) -> None:
+    async def shutdown(self, timeout: float) -> None:  # noqa: ASYNC109
         """Fail waiters, stop every process in parallel within ``timeout``; terminal."""
         ...

@@ -1,0 +1,286 @@
+"""LocalRouter: the process map, the one run-loop task, swap tasks and the ticker.
+
+All scheduler state is touched only by the run loop, one event at a time
+(design.md "Concurrency model"). Handlers talk to it through tickets (router/ticket.py);
+slow work (swaps) runs in tracked tasks whose results come back as events. Process state
+is only advice here: starts and stops are decided inside each process actor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from llamaswap.config.schema import Config
+from llamaswap.errors import LlamaSwapError, NotFound, UnspecificError
+from llamaswap.process.process import Process
+from llamaswap.process.state import ProcessState
+from llamaswap.router.api import RequestInfo
+from llamaswap.router.events import (
+    Cancel,
+    Event,
+    ProcessChanged,
+    Reload,
+    Request,
+    Requeue,
+    ServeDone,
+    Shutdown,
+    SwapDone,
+    Tick,
+    Unload,
+)
+from llamaswap.router.loop_effects import LoopEffects
+from llamaswap.router.planners.base import SwapPlanner
+from llamaswap.router.scheduler import Scheduler
+from llamaswap.router.ticket import LocalTicket
+
+log = logging.getLogger(__name__)
+
+StateCallback = Callable[[str, ProcessState, ProcessState], None]
+
+TICK_INTERVAL = 0.5
+"""Seconds between ``Tick`` events, sent only while requests are queued."""
+
+
+class LocalRouter:
+    """Implements ``router.api.Router``. ``await start()`` before use; end with
+    ``await shutdown(timeout)``."""
+
+    def __init__(
+        self,
+        config: Config,
+        planner: SwapPlanner,
+        *,
+        on_process_state: StateCallback | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._name = planner.name
+        self._on_process_state = on_process_state
+        self._clock = clock
+        self._processes: dict[str, Process] = {
+            model_id: Process(
+                model_id,
+                model,
+                health_check_timeout=config.health_check_timeout,
+                unload_timeout=config.effective_unload_timeout(model_id),
+                ttl=config.effective_ttl(model_id),
+                on_state_change=self._state_changed,
+            )
+            for model_id, model in config.models.items()
+        }
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._tickets: dict[int, LocalTicket] = {}
+        self._effects = LoopEffects(self._processes, self._tickets, self._post, clock)
+        fifo = config.routing.scheduler.settings.fifo
+        self._max_wait = fifo.max_wait
+        self.scheduler = Scheduler(
+            planner,
+            self._effects,
+            limits={m: config.effective_concurrency_limit(m) for m in config.models},
+            priority=fifo.priority,
+            max_wait=fifo.max_wait,
+        )
+        self._ids = itertools.count(1)
+        self._loop_task: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._preload: asyncio.Task[None] | None = None
+        self._shutting_down = False
+        self._closed = False
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the process actors, the run loop and the preload task."""
+        for process in self._processes.values():
+            process.start()
+        self._loop_task = asyncio.create_task(self._run(), name=f"router-{self._name}")
+        preload = [m for m in self._config.hooks.on_startup.preload if m in self._processes]
+        if preload:
+            self._preload = asyncio.create_task(self._run_preload(preload), name="preload")
+
+    async def shutdown(self, timeout: float) -> None:  # noqa: ASYNC109
+        """router.md §2.15. A second call raises ``shutdown already in progress``."""
+        if self._shutting_down:
+            raise RuntimeError("shutdown already in progress")
+        self._shutting_down = True
+        if self._preload is not None:
+            self._preload.cancel()
+        if self._loop_task is not None and not self._loop_task.done():
+            done = asyncio.get_running_loop().create_future()
+            self._post(Shutdown(done))
+            await done
+        budget = timeout if timeout > 0 else float(self._config.health_check_timeout)
+        results = await asyncio.gather(
+            *(p.shutdown(budget) for p in self._processes.values()), return_exceptions=True
+        )
+        for model_id, result in zip(self._processes, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("router: shutting down %s failed: %s", model_id, result)
+        self._closed = True
+        tasks = [self._loop_task, self._ticker, self._preload, *self._effects.swap_tasks()]
+        for task in tasks:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in tasks if t is not None), return_exceptions=True)
+        error = self._closed_error()
+        for ticket in list(self._tickets.values()):
+            ticket.fail(error)
+
+    # --- router.api.Router ---------------------------------------------------------------
+
+    def handles(self, model_id: str) -> bool:
+        return model_id in self._processes
+
+    def process(self, model_id: str) -> Process:
+        """Read-only access for ``/running`` and the logs endpoints."""
+        return self._processes[model_id]
+
+    def state(self, model_id: str) -> ProcessState:
+        return self._processes[model_id].state
+
+    def states(self) -> dict[str, ProcessState]:
+        return {m: p.state for m, p in self._processes.items()}
+
+    async def admit(self, request: RequestInfo) -> LocalTicket:
+        if self._shutting_down:
+            raise self._closed_error()
+        if self._loop_task is None:
+            raise RuntimeError("LocalRouter.admit() before start()")
+        process = self._processes.get(request.model_id)
+        if process is None:
+            raise NotFound("no local server found for requested model")
+        event = Request(next(self._ids), request.model_id, self._clock(), request.profile)
+        ticket = LocalTicket(
+            event,
+            process,
+            self._post,
+            self._closed_error,
+            ready_at_admission=process.state is ProcessState.READY,
+            on_close=self._forget,
+        )
+        self._tickets[event.id] = ticket
+        self._post(event)
+        await ticket.wait_admitted()
+        return ticket
+
+    async def unload(self, model_ids: Sequence[str] | None = None) -> None:
+        """router.md §2.11: one unload event per ``unloadTimeout``, smallest first."""
+        targets = list(self._processes) if model_ids is None else list(model_ids)
+        for model_id in targets:
+            if model_id not in self._processes:
+                raise NotFound("model not found")
+        by_timeout: dict[int, set[str]] = {}
+        for model_id in targets:
+            timeout = self._config.effective_unload_timeout(model_id)
+            by_timeout.setdefault(timeout, set()).add(model_id)
+        for timeout in sorted(by_timeout):
+            if self._shutting_down:
+                raise self._closed_error()
+            done = asyncio.get_running_loop().create_future()
+            self._post(Unload(frozenset(by_timeout[timeout]), float(timeout), done))
+            await done
+
+    # --- the run loop --------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            event = await self._events.get()
+            try:
+                await self._handle(event)
+            except Exception:
+                log.exception("router: handling %r failed", event)
+            self._update_ticker()
+
+    async def _handle(self, event: Event) -> None:
+        scheduler = self.scheduler
+        match event:
+            case Request():
+                scheduler.on_request(event)
+                ticket = self._tickets.get(event.id)
+                if ticket is not None:
+                    ticket.mark_admitted()
+            case Cancel():
+                scheduler.on_cancel(event)
+            case Requeue():
+                scheduler.on_requeue(event)
+            case SwapDone():
+                scheduler.on_swap_done(event)
+            case ServeDone():
+                scheduler.on_serve_done(event)
+            case ProcessChanged():
+                scheduler.on_process_changed(event)
+            case Tick():
+                scheduler.on_tick()
+            case Unload():
+                await self._on_unload(event)
+            case Reload():
+                log.warning("router: reload not supported yet; the running config stays")
+            case Shutdown():
+                scheduler.on_shutdown()
+                if event.done is not None:
+                    event.done.set_result(None)
+
+    async def _on_unload(self, event: Unload) -> None:
+        """Abandon swaps to the targets first, so none restarts a target afterwards."""
+        try:
+            await self._effects.cancel_swaps(event.targets)
+            await self.scheduler.on_unload(event)
+        except BaseException as exc:
+            if event.done is not None and not event.done.done():
+                event.done.set_exception(exc)
+            raise
+        if event.done is not None and not event.done.done():
+            event.done.set_result(None)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _post(self, event: Event) -> bool:
+        if self._closed:
+            return False
+        self._events.put_nowait(event)
+        return True
+
+    def _forget(self, request_id: int) -> None:
+        self._tickets.pop(request_id, None)
+
+    def _closed_error(self) -> LlamaSwapError:
+        return UnspecificError(f"{self._name} is shutting down")
+
+    def _state_changed(self, model_id: str, old: ProcessState, new: ProcessState) -> None:
+        if self._on_process_state is not None:
+            try:
+                self._on_process_state(model_id, old, new)
+            except Exception:
+                log.exception("router: process state callback failed")
+        if self._loop_task is not None:
+            self._post(ProcessChanged(model_id, old, new))
+
+    def _update_ticker(self) -> None:
+        wanted = self._max_wait > 0 and self.scheduler.has_queue and not self._shutting_down
+        if wanted and self._ticker is None:
+            self._ticker = asyncio.create_task(self._tick_forever(), name="router-ticker")
+        elif not wanted and self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_INTERVAL)
+            self._post(Tick())
+
+    async def _run_preload(self, model_ids: Sequence[str]) -> None:
+        """``hooks.on_startup.preload``: normal scheduled requests, one after another."""
+        for model_id in model_ids:
+            try:
+                ticket = await self.admit(RequestInfo(model_id, path="/"))
+                try:
+                    await ticket.wait_lease()
+                finally:
+                    await ticket.close()
+                log.info("preload: %s is ready", model_id)
+            except LlamaSwapError as exc:
+                log.warning("preload: %s failed: %s", model_id, exc.message)

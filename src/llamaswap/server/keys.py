@@ -1,0 +1,21 @@
+"""Typed keys for the state the app keeps (aiohttp freezes the app after start)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from llamaswap.config.schema import Config
+from llamaswap.router.api import Router
+
+if TYPE_CHECKING:
+    from llamaswap.server.clients import UpstreamClients
+    from llamaswap.server.loading import LoadingStreams
+
+CONFIG = web.AppKey("config", Config)
+ROUTER = web.AppKey("router", Router)
+CLIENTS: web.AppKey[UpstreamClients] = web.AppKey("clients")
+LOADING_STREAMS: web.AppKey[LoadingStreams] = web.AppKey("loading_streams")
+IGNORE_PATHS: web.AppKey[list[re.Pattern[str]]] = web.AppKey("ignore_paths")

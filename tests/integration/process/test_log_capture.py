@@ -1,0 +1,30 @@
+"""Upstream output lands in the model's bounded log, and slow readers never stall it."""
+
+from __future__ import annotations
+
+from llamaswap.process.logs import HISTORY_BYTES
+from llamaswap.process.state import ProcessState
+from tests.integration.process.support import Harness
+
+
+async def test_output_is_kept_in_a_bounded_history(harness: Harness) -> None:
+    """300 KB of output leaves exactly the last 100 KiB, ending with the ready line."""
+    proc = harness.make(switches=["--output-bytes", "300000"])
+    await proc.ensure_ready()
+    harness.remember(proc)
+    history = proc.logs.history()
+    assert len(history) == HISTORY_BYTES
+    assert history.startswith(b"demo filler") or b"demo filler" in history[:200]
+    assert b"demo demo: ready after" in history
+
+
+async def test_a_reader_that_never_reads_does_not_block_the_child(harness: Harness) -> None:
+    """A stuck subscriber loses chunks (counted) while the upstream still starts."""
+    proc = harness.make(switches=["--output-bytes", "300000"])
+    sub = proc.logs.subscribe(max_chunks=2)
+    await proc.ensure_ready()
+    harness.remember(proc)
+    assert proc.state is ProcessState.READY
+    assert sub.dropped > 0
+    proc.logs.unsubscribe(sub)
+    assert await sub.get() is None

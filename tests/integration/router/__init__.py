@@ -1,0 +1,1 @@
+"""LocalRouter driven directly (admit / wait_lease / close) over real demo upstreams."""

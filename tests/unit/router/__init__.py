@@ -1,0 +1,1 @@
+"""Unit tests of the router core: scheduler, queue, planners, matrix DSL."""
