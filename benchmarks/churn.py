@@ -156,6 +156,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{run['max_wait_s']:>8g} {run['model_starts']:>7} {run['total_s']:>8} "
             f"{w['p50']:>9} {w['p99']:>9} {w['maximum']:>9} {run['errors']:>7}"
         )
+    for run in runs:
+        by_model = "  ".join(
+            f"{m}: p50 {w['p50']} p99 {w['p99']}" for m, w in run["wait_s_by_model"].items()
+        )
+        print(f"  maxWait {run['max_wait_s']:g} wait by model (s): {by_model}")
     result = {
         "benchmark": "churn",
         "upstream": "demo",

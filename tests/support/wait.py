@@ -26,7 +26,7 @@ def wait_until(
 async def async_wait_until(
     condition: Callable[[], bool] | Callable[[], Awaitable[bool]],
     *,
-    timeout: float = 10.0,
+    timeout: float = 10.0,  # noqa: ASYNC109 - a polling deadline, not a cancel scope
     interval: float = 0.01,
     message: str | Callable[[], str] = "condition not met",
 ) -> None:

@@ -13,9 +13,17 @@ from llamaswap.router.api import Router
 if TYPE_CHECKING:
     from llamaswap.server.clients import UpstreamClients
     from llamaswap.server.loading import LoadingStreams
+    from llamaswap.server.peer_routes import PeerDirectory
+    from llamaswap.server.peers import PeerClients
+    from llamaswap.server.websocket import WebSockets
 
 CONFIG = web.AppKey("config", Config)
 ROUTER = web.AppKey("router", Router)
 CLIENTS: web.AppKey[UpstreamClients] = web.AppKey("clients")
 LOADING_STREAMS: web.AppKey[LoadingStreams] = web.AppKey("loading_streams")
 IGNORE_PATHS: web.AppKey[list[re.Pattern[str]]] = web.AppKey("ignore_paths")
+PEERS: web.AppKey[PeerDirectory] = web.AppKey("peers")
+PEER_CLIENTS: web.AppKey[PeerClients] = web.AppKey("peer_clients")
+WEBSOCKETS: web.AppKey[WebSockets] = web.AppKey("websockets")
+BODY_BYTES = "llamaswap.body_bytes"
+"""Key in a streamed ``web.StreamResponse`` (a mapping): body bytes written so far."""

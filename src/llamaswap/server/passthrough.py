@@ -1,7 +1,9 @@
 """``/upstream/<model>/<path>``: raw passthrough to one model (router.md §2.14).
 
-Any method; the longest leading path that names a model wins (IDs may contain
-``/``); no body rewriting. Paths matching ``upstream.ignorePaths`` never start a model.
+Any method; the longest leading path that names a local or peer model wins (IDs may
+contain ``/``); no body rewriting. Paths matching ``upstream.ignorePaths`` never start
+a model. WebSocket upgrades are relayed (``compat.ignoreWebsockets`` bypasses the
+scheduler); peer models are proxied to the peer without any scheduling.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from llamaswap.errors import Conflict, NotFound
 from llamaswap.process.state import ProcessState
 from llamaswap.router.api import RequestInfo
 from llamaswap.server.body import BufferedBody, RequestBody, StreamedBody
-from llamaswap.server.keys import CONFIG, IGNORE_PATHS, ROUTER
-from llamaswap.server.rewrite import split_upstream_path
-from llamaswap.server.serve import serve
+from llamaswap.server.keys import CONFIG, IGNORE_PATHS, PEER_CLIENTS, PEERS, ROUTER, WEBSOCKETS
+from llamaswap.server.peer_routes import PeerPathTarget
+from llamaswap.server.peers import forward_to_peer, peer_headers, peer_url
+from llamaswap.server.rewrite import UpstreamTarget, split_upstream_path
+from llamaswap.server.serve import serve, serve_websocket
+from llamaswap.server.websocket import is_websocket_upgrade, proxy_websocket
 
 PREFIX = "/upstream/"
 BUFFER_LIMIT = 1024 * 1024
@@ -27,7 +32,8 @@ def compile_ignore_paths(patterns: list[str]) -> list[re.Pattern[str]]:
     return [re.compile(p) for p in patterns]
 
 
-async def _read_body(request: web.Request) -> RequestBody:
+async def read_body(request: web.Request) -> RequestBody:
+    """The client's body as it will be forwarded untouched."""
     size = request.content_length
     if not request.body_exists:
         return BufferedBody(b"")
@@ -36,26 +42,58 @@ async def _read_body(request: web.Request) -> RequestBody:
     return StreamedBody(request.content, size)
 
 
+def _target(request: web.Request, tail: str) -> UpstreamTarget | PeerPathTarget | None:
+    """The longer of the local and the peer match (a tie goes to the local model)."""
+    local = split_upstream_path(request.app[CONFIG], tail)
+    if local is not None and not request.app[ROUTER].handles(local.resolved.model_id):
+        local = None
+    peer = request.app[PEERS].split_path(tail)
+    if peer is None:
+        return local
+    if local is None or len(peer.rest) < len(local.rest):
+        return peer
+    return local
+
+
 async def handle_upstream(request: web.Request) -> web.StreamResponse:
-    config = request.app[CONFIG]
     raw_path, _, query = request.raw_path.partition("?")
-    target = split_upstream_path(config, raw_path[len(PREFIX) :])
-    if target is None or not request.app[ROUTER].handles(target.resolved.model_id):
+    target = _target(request, raw_path[len(PREFIX) :])
+    if target is None:
         raise NotFound("model not found")
-    model_id = target.resolved.model_id
     if not target.rest:
         location = raw_path + "/" + (f"?{query}" if query else "")
         if request.method in ("GET", "HEAD"):
             raise web.HTTPMovedPermanently(location)
         raise web.HTTPPermanentRedirect(location)
-    rest_path = target.rest
-    if any(p.search(rest_path) for p in request.app[IGNORE_PATHS]) and (
+    path_qs = target.rest + (f"?{query}" if query else "")
+    if isinstance(target, PeerPathTarget):
+        return await _to_peer(request, target, path_qs)
+    model_id = target.resolved.model_id
+    if any(p.search(target.rest) for p in request.app[IGNORE_PATHS]) and (
         request.app[ROUTER].state(model_id) is not ProcessState.READY
     ):
         raise Conflict(f"model {model_id} is not loaded; path matches upstream.ignorePaths")
-    body = await _read_body(request)
     info = RequestInfo(model_id, request.path, target.resolved.profile)
-    return await serve(request, info, body, rest_path + (f"?{query}" if query else ""))
+    if is_websocket_upgrade(request):
+        return await serve_websocket(request, info, path_qs)
+    body = await read_body(request)
+    return await serve(request, info, body, path_qs)
+
+
+async def _to_peer(request: web.Request, target: PeerPathTarget, path_qs: str) -> web.StreamResponse:
+    clients = request.app[PEER_CLIENTS]
+    route = target.route
+    if is_websocket_upgrade(request):
+        clients.check_open()
+        return await proxy_websocket(
+            request,
+            clients.session(route.peer_id),
+            peer_url(route, path_qs),
+            request.app[WEBSOCKETS],
+            headers=peer_headers(request, BufferedBody(b""), route),
+        )
+    body = await read_body(request)
+    return await forward_to_peer(request, clients, route, body, path_qs)
 
 
 async def handle_upstream_root(request: web.Request) -> web.StreamResponse:

@@ -24,6 +24,7 @@ from yarl import URL
 
 from llamaswap.errors import BadGateway
 from llamaswap.server.body import BufferedBody, RequestBody
+from llamaswap.server.keys import BODY_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,11 @@ def _connection_tokens(headers: CIMultiDictProxy[str]) -> set[str]:
     return tokens
 
 
-def upstream_headers(request: web.BaseRequest, body: RequestBody) -> CIMultiDict[str]:
-    """Client headers minus hop-by-hop, ``Expect`` and ``Content-Length``, plus XFF."""
+def upstream_headers(
+    request: web.BaseRequest, body: RequestBody, *, forwarded_for: bool = True
+) -> CIMultiDict[str]:
+    """Client headers minus hop-by-hop, ``Expect`` and ``Content-Length``, plus XFF
+    (local upstreams only: peers get none, see ``peers.peer_headers``)."""
     src = request.headers
     drop = _DROP_REQUEST | _connection_tokens(src) if "Connection" in src else _DROP_REQUEST
     out: CIMultiDict[str] = CIMultiDict()
@@ -89,7 +93,7 @@ def upstream_headers(request: web.BaseRequest, body: RequestBody) -> CIMultiDict
         body.size > 0 or "Content-Length" in src or request.method not in ("GET", "HEAD")
     ):
         out["Content-Length"] = str(body.size)
-    peer = request.remote
+    peer = request.remote if forwarded_for else None
     if peer:
         prior = out.getall("X-Forwarded-For", ())
         out.popall("X-Forwarded-For", None)
@@ -116,12 +120,17 @@ async def send(
     body: RequestBody,
     *,
     header_timeout: float = 0,
+    headers: CIMultiDict[str] | None = None,
+    error_prefix: str | None = None,
 ) -> aiohttp.ClientResponse:
     """Send the request upstream and return once response headers arrived.
 
-    Raises ``BadGateway`` when the upstream cannot be reached or answers nothing.
+    ``headers`` default to :func:`upstream_headers`. Raises ``BadGateway`` when the
+    upstream cannot be reached or answers nothing; ``error_prefix`` (peers: ``peer
+    proxy error: ``) replaces the default wording of its message.
     """
-    headers = upstream_headers(request, body)
+    if headers is None:
+        headers = upstream_headers(request, body)
     for attempt in (1, 2):
         _conn_reused.set(False)
         payload = None if body.size == 0 else body.payload()
@@ -138,12 +147,18 @@ async def send(
             if attempt == 1 and _conn_reused.get() and body.replayable:
                 log.debug("retrying %s %s on a fresh connection: %r", request.method, url, exc)
                 continue
-            raise BadGateway(f"upstream unreachable: {exc}") from exc
+            raise _bad_gateway(error_prefix, "upstream unreachable: ", exc) from exc
         except TimeoutError as exc:
+            if error_prefix is not None:
+                raise BadGateway(f"{error_prefix}timeout awaiting response headers") from exc
             raise BadGateway("upstream response header timeout") from exc
         except aiohttp.ClientError as exc:
-            raise BadGateway(f"upstream error: {exc}") from exc
+            raise _bad_gateway(error_prefix, "upstream error: ", exc) from exc
     raise AssertionError("unreachable")
+
+
+def _bad_gateway(prefix: str | None, default: str, exc: Exception) -> BadGateway:
+    return BadGateway(f"{default if prefix is None else prefix}{exc}")
 
 
 async def relay(request: web.BaseRequest, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
@@ -166,18 +181,24 @@ async def copy_body(upstream: aiohttp.ClientResponse, resp: web.StreamResponse) 
     """Chunk-by-chunk copy; True when complete, False when the upstream died mid-body.
 
     A client that went away raises ``ConnectionError`` from ``write`` (aiohttp then
-    drops the connection quietly).
+    drops the connection quietly). The bytes copied are added to ``resp[BODY_BYTES]``
+    for the access log, also when the copy ends early.
     """
     content = upstream.content
-    while True:
-        try:
-            chunk = await content.readany()
-        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
-            log.warning("recovered from upstream disconnection during streaming: %r", exc)
-            return False
-        if not chunk:
-            return True
-        await resp.write(chunk)
+    sent = 0
+    try:
+        while True:
+            try:
+                chunk = await content.readany()
+            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+                log.warning("recovered from upstream disconnection during streaming: %r", exc)
+                return False
+            if not chunk:
+                return True
+            await resp.write(chunk)
+            sent += len(chunk)
+    finally:
+        resp[BODY_BYTES] = resp.get(BODY_BYTES, 0) + sent
 
 
 async def forward(

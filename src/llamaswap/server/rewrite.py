@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from llamaswap.config.schema import Config, ModelConfig
+from llamaswap.config.schema import Config, Filters, ModelConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,31 +77,43 @@ def _set(obj: dict[str, Any], path: str, value: Any) -> None:
     node[leaf] = copy.deepcopy(value)
 
 
-def has_json_rewrite(model: ModelConfig, resolved: Resolved) -> bool:
-    f = model.filters
+def has_filter_rewrite(filters: Filters, requested: str, forward_name: str | None) -> bool:
     return bool(
-        resolved.forward_name is not None
-        or _paths(f.strip_params)
-        or _paths(f.strip_params_legacy)
-        or f.set_params
-        or f.set_params_by_id.get(resolved.requested)
+        forward_name is not None
+        or _paths(filters.strip_params)
+        or _paths(filters.strip_params_legacy)
+        or filters.set_params
+        or filters.set_params_by_id.get(requested)
     )
 
 
-def rewrite_json(model: ModelConfig, resolved: Resolved, obj: dict[str, Any]) -> bytes | None:
-    """The rewritten body, or None when nothing applies (forward the original bytes)."""
-    if not has_json_rewrite(model, resolved):
+def apply_filters(
+    filters: Filters, requested: str, forward_name: str | None, obj: dict[str, Any]
+) -> bytes | None:
+    """``obj`` after the ``model`` rewrite and the filters keyed by ``requested``, or
+    None when nothing applies (forward the original bytes). Shared by models and peers."""
+    if not has_filter_rewrite(filters, requested, forward_name):
         return None
-    f = model.filters
-    if resolved.forward_name is not None:
-        obj["model"] = resolved.forward_name
-    for path in sorted(set(_paths(f.strip_params)) | set(_paths(f.strip_params_legacy))):
+    if forward_name is not None:
+        obj["model"] = forward_name
+    for path in sorted(
+        set(_paths(filters.strip_params)) | set(_paths(filters.strip_params_legacy))
+    ):
         _delete(obj, path)
-    for params in (f.set_params, f.set_params_by_id.get(resolved.requested) or {}):
+    for params in (filters.set_params, filters.set_params_by_id.get(requested) or {}):
         for key in sorted(params):
             if key != "model":
                 _set(obj, key, params[key])
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def has_json_rewrite(model: ModelConfig, resolved: Resolved) -> bool:
+    return has_filter_rewrite(model.filters, resolved.requested, resolved.forward_name)
+
+
+def rewrite_json(model: ModelConfig, resolved: Resolved, obj: dict[str, Any]) -> bytes | None:
+    """The rewritten body, or None when nothing applies (forward the original bytes)."""
+    return apply_filters(model.filters, resolved.requested, resolved.forward_name, obj)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,14 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
+from llamaswap.errors import Conflict
+from llamaswap.process.state import ProcessState
 from llamaswap.router.api import RequestInfo, ServeLease
 from llamaswap.server.body import RequestBody
-from llamaswap.server.keys import CLIENTS, LOADING_STREAMS, ROUTER
+from llamaswap.server.keys import CLIENTS, CONFIG, LOADING_STREAMS, ROUTER, WEBSOCKETS
 from llamaswap.server.loading import LoadingStream
 from llamaswap.server.proxy import forward, send
+from llamaswap.server.websocket import proxy_websocket
 
 
 async def serve(
@@ -64,5 +67,34 @@ async def serve(
             body,
             header_timeout=clients.header_timeout(lease.model_id),
         )
+    finally:
+        await ticket.close()
+
+
+def _url(base_url: str, path_qs: str) -> URL:
+    return URL(base_url.rstrip("/") + path_qs, encoded=True)
+
+
+async def serve_websocket(
+    request: web.Request, info: RequestInfo, path_qs: str
+) -> web.StreamResponse:
+    """A websocket upgrade for a local model: through the scheduler (the socket holds
+    its serve lease while open), or, with ``compat.ignoreWebsockets``, straight to a
+    ready process without touching concurrency, TTL or swap decisions."""
+    app = request.app
+    model_id = info.model_id
+    session = app[CLIENTS].session(model_id)
+    model = app[CONFIG].models[model_id]
+    if model.compat.ignore_websockets:
+        if app[ROUTER].state(model_id) is not ProcessState.READY:
+            raise Conflict(
+                f"model {model_id} is not loaded; ignored websocket requests cannot start it"
+            )
+        return await proxy_websocket(request, session, _url(model.proxy, path_qs), app[WEBSOCKETS])
+    ticket = await app[ROUTER].admit(info)
+    try:
+        lease = await ticket.wait_lease()
+        url = _url(lease.base_url, path_qs)
+        return await proxy_websocket(request, session, url, app[WEBSOCKETS])
     finally:
         await ticket.close()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from llamaswap.process.logs import HISTORY_BYTES
 from llamaswap.process.state import ProcessState
-from tests.integration.process.support import Harness
+from tests.integration.process.support import Harness, python_cmd
+from tests.support.wait import async_wait_until
 
 
 async def test_output_is_kept_in_a_bounded_history(harness: Harness) -> None:
@@ -28,3 +31,15 @@ async def test_a_reader_that_never_reads_does_not_block_the_child(harness: Harne
     assert sub.dropped > 0
     proc.logs.unsubscribe(sub)
     assert await sub.get() is None
+
+
+async def test_echo_to_stdout_copies_output_to_our_stdout(
+    harness: Harness, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """With echo on (logToStdout upstream/both) the child's output also reaches stdout."""
+    code = 'import time; print("echo-marker-42", flush=True); time.sleep(60)'
+    proc = harness.make(python_cmd(code), check_endpoint="none", echo=True)
+    await proc.ensure_ready()
+    harness.remember(proc)
+    await async_wait_until(lambda: b"echo-marker-42" in proc.logs.history(), timeout=10)
+    assert "echo-marker-42" in capfd.readouterr().out

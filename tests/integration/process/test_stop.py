@@ -7,6 +7,7 @@ import time
 
 from llamaswap.process.registry import kill_all_process_groups
 from llamaswap.process.state import ProcessState
+from llamaswap.router.api import ServeLease
 from tests.integration.process.support import Harness, is_dead, python_cmd, read_pids
 from tests.support.wait import async_wait_until
 
@@ -130,6 +131,8 @@ async def test_releasing_a_lease_after_its_process_stopped_is_harmless(harness: 
     harness.remember(proc)
     lease = await proc.acquire()
     assert lease is not None
+    served: ServeLease = lease  # the router's seam accepts it as is
+    assert (served.model_id, served.base_url) == ("m", proc.base_url)
     assert proc.in_flight == 1
     await proc.stop()
     lease.release()

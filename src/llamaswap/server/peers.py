@@ -1,0 +1,147 @@
+"""Forward requests to peers: remote OpenAI-compatible servers (router.md §6).
+
+Peer requests bypass the scheduler entirely (no admission, queue, swap or TTL). The
+URL is the peer's ``proxy`` with the request path appended (its base path kept), the
+``Host`` header names the peer, no ``X-Forwarded-*`` header is sent, and a configured
+``apiKey`` replaces both ``Authorization`` and ``x-api-key``. A peer that cannot be
+reached is a 502 ``peer proxy error: <err>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+from yarl import URL
+
+from llamaswap.config.schema import Config
+from llamaswap.errors import UnspecificError
+from llamaswap.server.body import BufferedBody, RequestBody, SpooledBody
+from llamaswap.server.clients import new_session
+from llamaswap.server.extract import Extracted
+from llamaswap.server.peer_routes import PeerRoute
+from llamaswap.server.proxy import relay, send, upstream_headers
+from llamaswap.server.rewrite import apply_filters
+
+PEER_ERROR = "peer proxy error: "
+SHUTTING_DOWN = "peer proxy is shutting down"
+_FORWARDED = ("X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto")
+
+
+class PeerClients:
+    """One ``ClientSession`` per peer (its own ``timeouts``), and the shutdown gate."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self.closing = False
+
+    def session(self, peer_id: str) -> aiohttp.ClientSession:
+        session = self._sessions.get(peer_id)
+        if session is None:
+            session = new_session(self._config.peers[peer_id].timeouts)
+            self._sessions[peer_id] = session
+        return session
+
+    def header_timeout(self, peer_id: str) -> float:
+        return float(self._config.peers[peer_id].timeouts.response_header)
+
+    def check_open(self) -> None:
+        """New peer requests fail once shutdown began; in-flight ones are drained."""
+        if self.closing:
+            raise UnspecificError(SHUTTING_DOWN)
+
+    async def aclose(self) -> None:
+        sessions, self._sessions = list(self._sessions.values()), {}
+        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+
+
+def peer_headers(request: web.BaseRequest, body: RequestBody, route: PeerRoute) -> CIMultiDict[str]:
+    headers = upstream_headers(request, body, forwarded_for=False)
+    for name in _FORWARDED:
+        headers.popall(name, None)
+    headers["Host"] = route.host
+    key = route.peer.api_key
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+        headers["x-api-key"] = key
+    return headers
+
+
+def peer_url(route: PeerRoute, path_qs: str) -> URL:
+    return URL(route.peer.proxy.rstrip("/") + path_qs, encoded=True)
+
+
+async def forward_to_peer(
+    request: web.Request, clients: PeerClients, route: PeerRoute, body: RequestBody, path_qs: str
+) -> web.StreamResponse:
+    """Proxy to the peer and stream its answer back (``X-Accel-Buffering`` on SSE)."""
+    clients.check_open()
+    upstream = await send(
+        clients.session(route.peer_id),
+        request,
+        peer_url(route, path_qs),
+        body,
+        header_timeout=clients.header_timeout(route.peer_id),
+        headers=peer_headers(request, body, route),
+        error_prefix=PEER_ERROR,
+    )
+    return await relay(request, upstream)
+
+
+def rewrite_for_peer(
+    ext: Extracted, route: PeerRoute, path_qs: str, content_type: str
+) -> tuple[RequestBody, str]:
+    """The body and path the peer receives: filters on JSON bodies, and the peer's own
+    model ID wherever the request named the model differently (an FQN)."""
+    forward = route.model if ext.model != route.model else None
+    if ext.json_body is not None:
+        data = apply_filters(route.peer.filters, ext.model, forward, ext.json_body)
+        return (ext.body if data is None else BufferedBody(data)), path_qs
+    if forward is None:
+        return ext.body, path_qs
+    if ext.model_span is not None and isinstance(ext.body, SpooledBody):
+        ext.body.replace(*ext.model_span, forward.encode())
+        return ext.body, path_qs
+    body: RequestBody = ext.body
+    if isinstance(body, BufferedBody) and body.size and _is_form(content_type):
+        body = BufferedBody(_replace_form_model(body.data, forward))
+    return body, _replace_query_model(path_qs, forward)
+
+
+def _is_form(content_type: str) -> bool:
+    return "application/x-www-form-urlencoded" in content_type.lower()
+
+
+def _replace_form_model(data: bytes, model: str) -> bytes:
+    pairs = parse_qsl(data.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return urlencode(_with_model(pairs, model)).encode()
+
+
+def _replace_query_model(path_qs: str, model: str) -> str:
+    path, sep, query = path_qs.partition("?")
+    if not sep:
+        return path_qs
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return f"{path}?{urlencode(_with_model(pairs, model))}"
+
+
+def _with_model(pairs: list[tuple[str, str]], model: str) -> list[tuple[str, str]]:
+    return [(k, model if k == "model" else v) for k, v in pairs]
+
+
+def peer_model_record(route: PeerRoute, created: int) -> dict[str, Any]:
+    """A ``/v1/models`` record for one peer model (features.md §3.3 (3))."""
+    return {
+        "id": route.fqn,
+        "object": "model",
+        "created": created,
+        "owned_by": "llama-swap",
+        "name": f"{route.peer_id}: {route.model}",
+        "status": {"value": "unloaded"},
+        "meta": {"llamaswap": {"type": "peer", "peerID": route.peer_id}},
+    }

@@ -1,0 +1,104 @@
+"""Signals to the real CLI: graceful drain, double signal, SIGHUP, SIGKILL of llamaswap."""
+
+from __future__ import annotations
+
+import signal
+
+import psutil
+import pytest
+
+from tests.support.wait import async_wait_until
+
+from .conftest import StartLlamaswap, chat_body, demo_cmd
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_sigterm_drains_an_in_flight_stream_then_exits_0(
+    llamaswap: StartLlamaswap,
+) -> None:
+    """Graceful shutdown: the running stream finishes, models stop, exit 0, no child."""
+    ls = await llamaswap(f"""
+models:
+  m:
+    cmd: {demo_cmd("m", "--stream-chunks", "15", "--stream-interval", "0.1")}
+    proxy: http://127.0.0.1:${{PORT}}
+""")
+    async with ls.session.post(
+        ls.url + "/v1/chat/completions", json=chat_body("m", stream=True)
+    ) as resp:
+        assert resp.status == 200
+        first = await resp.content.readany()
+        assert first.startswith(b"data: "), first
+        ls.send_signal(signal.SIGTERM)
+        await ls.wait_output("received SIGTERM, shutting down")
+        rest = await resp.content.read()
+    body = first + rest
+    assert body.count(b'"content"') >= 15, body
+    assert body.endswith(b"data: [DONE]\n\n"), body[-200:]
+    assert await ls.wait_exit(within=20) == 0
+    assert "shutdown complete" in ls.output()
+    assert not ls.children()
+
+
+async def test_second_signal_kills_every_group_and_exits_1(llamaswap: StartLlamaswap) -> None:
+    """SIGINT twice while a model ignores SIGTERM: exit 1 at once, no child left."""
+    ls = await llamaswap(f"""
+models:
+  stubborn:
+    cmd: {demo_cmd("stubborn", "--ignore-sigterm", "--fork-grandchild")}
+    proxy: http://127.0.0.1:${{PORT}}
+    unloadTimeout: 30
+""")
+    reply = await ls.chat("stubborn")
+    assert reply.status == 200, reply.text
+    await async_wait_until(lambda: len(ls.children()) >= 2, timeout=10)
+    ls.send_signal(signal.SIGINT)
+    await ls.wait_output("received SIGINT, shutting down")
+    assert ls.proc.returncode is None, "the first signal must start a graceful shutdown"
+    ls.send_signal(signal.SIGINT)
+    assert await ls.wait_exit(within=5) == 1
+    await ls.wait_no_children(within=5)
+
+
+async def test_sighup_does_not_stop_llamaswap(llamaswap: StartLlamaswap) -> None:
+    """SIGHUP logs that reload is not supported and keeps serving."""
+    ls = await llamaswap(f"""
+models:
+  m:
+    cmd: {demo_cmd("m")}
+    proxy: http://127.0.0.1:${{PORT}}
+""")
+    ls.send_signal(signal.SIGHUP)
+    await ls.wait_output("received SIGHUP")
+    assert "not supported" in ls.output()
+    assert ls.proc.returncode is None
+    reply = await ls.chat("m")
+    assert reply.status == 200, reply.text
+
+
+async def test_sigkilled_llamaswap_leaves_no_upstream_running(
+    llamaswap: StartLlamaswap,
+) -> None:
+    """The parent-death signal takes the upstream down when llamaswap is SIGKILLed."""
+    ls = await llamaswap(f"""
+models:
+  m:
+    cmd: {demo_cmd("m")}
+    proxy: http://127.0.0.1:${{PORT}}
+""")
+    reply = await ls.chat("m")
+    assert reply.status == 200, reply.text
+    pid = int(reply.headers["X-Demo-Pid"])
+    assert psutil.pid_exists(pid)
+    ls.send_signal(signal.SIGKILL)
+    assert await ls.wait_exit(within=5) == -signal.SIGKILL
+
+    def gone() -> bool:
+        try:
+            return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+        except psutil.NoSuchProcess:
+            return True
+
+    await async_wait_until(gone, timeout=5, message=f"upstream pid {pid} outlived llamaswap")
+    await ls.wait_no_children(within=5)
