@@ -3,7 +3,8 @@
 Besides the OpenAI surface there are routes that only proxy tests need:
 ``/echo/...`` (and every unmatched path) describes the request exactly as it arrived,
 ``/gzip`` sends a pre-compressed body, ``/demo/bytes`` a large one, and
-``/demo/stats`` counts requests that finished or were cut by a client disconnect.
+``/demo/stats`` counts requests that finished or were cut by a client disconnect,
+and ``/ws`` is a websocket echo (``demo/websocket.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from llamaswap.demo import websocket
 from llamaswap.demo.completions import DONE, Completion, embeddings
 from llamaswap.demo.options import DemoOptions
 
@@ -243,6 +245,7 @@ def build_app(state: DemoState) -> web.Application:
     app.router.add_get("/gzip", gzip_body)
     app.router.add_get("/demo/bytes", many_bytes)
     app.router.add_get("/demo/stats", stats)
+    websocket.add_routes(app)
     app.router.add_route("*", "/echo/{tail:.*}", echo)
     app.router.add_route("*", "/{tail:.*}", echo)
     return app

@@ -24,7 +24,7 @@ log = logging.getLogger("llamaswap.access")
 
 SKIP_PREFIXES = ("/wol-health", "/api/performance", "/metrics")
 CLIENT_CLOSED = 499
-_RESPONSE = "llamaswap.access_log.response"
+_RESPONSE = web.RequestKey("access_log_response", web.StreamResponse)
 
 
 def go_duration(ns: int) -> str:

@@ -1,8 +1,9 @@
 """The model-dispatched routes of features.md §3.2 (router.md §0).
 
 Each route extracts the model, resolves it (aliases, legacy profile slugs), applies
-the body rewrites and hands the request to :func:`serve`. The ``/v/...`` twins and
-``/audioapi`` strip their prefix before forwarding.
+the body rewrites and hands the request to :func:`serve`; names that are not local
+go to a peer (``peers.py``), else 404. The ``/v/...`` twins and ``/audioapi`` strip
+their prefix before forwarding.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from llamaswap.errors import NotFound
 from llamaswap.router.api import RequestInfo
 from llamaswap.server.body import BufferedBody, RequestBody, SpooledBody
 from llamaswap.server.extract import Extracted, extract
-from llamaswap.server.keys import CONFIG, ROUTER
+from llamaswap.server.keys import CONFIG, PEER_CLIENTS, PEERS, ROUTER
+from llamaswap.server.peers import forward_to_peer, rewrite_for_peer
 from llamaswap.server.rewrite import Resolved, resolve_name, rewrite_json
 from llamaswap.server.serve import serve
 
@@ -82,8 +84,9 @@ async def _dispatch(request: web.Request, strip_prefix: str) -> web.StreamRespon
     ext = await extract(request)
     try:
         resolved = resolve_name(config, ext.model)
+        path_qs = request.raw_path[len(strip_prefix) :]
         if resolved is None or not request.app[ROUTER].handles(resolved.model_id):
-            raise NotFound(NO_ROUTER)
+            return await _dispatch_peer(request, ext, path_qs)
         body = _rewrite_body(request, ext, resolved)
         info = RequestInfo(resolved.model_id, request.path, resolved.profile)
         loading_state = (
@@ -91,12 +94,25 @@ async def _dispatch(request: web.Request, strip_prefix: str) -> web.StreamRespon
             and request.path == LOADING_STATE_PATH
             and config.effective_send_loading_state(resolved.model_id)
         )
-        path_qs = request.raw_path[len(strip_prefix) :]
         return await serve(
             request, info, body, path_qs, loading_state=loading_state, arrived=arrived
         )
     finally:
         await ext.body.aclose()
+
+
+async def _dispatch_peer(request: web.Request, ext: Extracted, path_qs: str) -> web.StreamResponse:
+    """Not a local model: a peer's, else llama-swap's 404 ``no router for requested model``."""
+    route = request.app[PEERS].resolve(ext.model)
+    if route is None:
+        raise NotFound(NO_ROUTER)
+    content_type = request.headers.get("Content-Type", "")
+    body, path_qs = rewrite_for_peer(ext, route, path_qs, content_type)
+    try:
+        return await forward_to_peer(request, request.app[PEER_CLIENTS], route, body, path_qs)
+    finally:
+        if body is not ext.body:
+            await body.aclose()
 
 
 async def handle_model_route(request: web.Request) -> web.StreamResponse:

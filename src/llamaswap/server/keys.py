@@ -25,5 +25,5 @@ IGNORE_PATHS: web.AppKey[list[re.Pattern[str]]] = web.AppKey("ignore_paths")
 PEERS: web.AppKey[PeerDirectory] = web.AppKey("peers")
 PEER_CLIENTS: web.AppKey[PeerClients] = web.AppKey("peer_clients")
 WEBSOCKETS: web.AppKey[WebSockets] = web.AppKey("websockets")
-BODY_BYTES = "llamaswap.body_bytes"
-"""Key in a streamed ``web.StreamResponse`` (a mapping): body bytes written so far."""
+BODY_BYTES = web.ResponseKey("body_bytes", int)
+"""Body bytes a streamed response has written so far (for the access log)."""

@@ -12,7 +12,9 @@ from aiohttp import web
 
 from llamaswap.config.schema import Config
 from llamaswap.process.state import ProcessState
-from llamaswap.server.keys import CONFIG, ROUTER
+from llamaswap.server.keys import CONFIG, PEERS, ROUTER
+from llamaswap.server.peer_routes import PeerDirectory
+from llamaswap.server.peers import peer_model_record
 
 
 def running_entries(config: Config, states: dict[str, ProcessState]) -> list[dict[str, Any]]:
@@ -65,9 +67,13 @@ def _record(
 
 
 def model_records(
-    config: Config, states: dict[str, ProcessState], created: int
+    config: Config,
+    states: dict[str, ProcessState],
+    created: int,
+    peers: PeerDirectory | None = None,
 ) -> list[dict[str, Any]]:
-    """Local models (unlisted hidden) and, with ``includeAliasesInList``, their aliases."""
+    """Local models (unlisted hidden), with ``includeAliasesInList`` their aliases, and
+    every peer model under its fully qualified name."""
     aliases = aliases_by_model(config)
     records = []
     for model_id, model in config.models.items():
@@ -81,6 +87,8 @@ def model_records(
             for alias in names:
                 alias_meta = {"type": "alias", "modelID": model_id}
                 records.append(_record(alias, model_id, config, loaded, created, alias_meta))
+    if peers is not None:
+        records.extend(peer_model_record(route, created) for route in peers.routes())
     records.sort(key=lambda r: str(r["id"]))
     return records
 
@@ -92,7 +100,7 @@ async def handle_running(request: web.Request) -> web.Response:
 
 async def handle_models(request: web.Request) -> web.Response:
     states = request.app[ROUTER].states()
-    data = model_records(request.app[CONFIG], states, int(time.time()))
+    data = model_records(request.app[CONFIG], states, int(time.time()), request.app[PEERS])
     resp = web.json_response({"object": "list", "data": data})
     origin = request.headers.get("Origin")
     if origin:

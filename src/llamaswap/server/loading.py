@@ -24,6 +24,7 @@ from aiohttp import web
 from llamaswap.errors import LlamaSwapError, ServiceUnavailable
 from llamaswap.router.api import ServeLease, Ticket
 from llamaswap.server.errors import error_object
+from llamaswap.server.keys import BODY_BYTES
 from llamaswap.server.proxy import copy_body
 from llamaswap.server.remarks import REMARKS
 
@@ -90,6 +91,11 @@ class LoadingStream:
         if not self._abort.done():
             self._abort.set_result(error)
 
+    async def _write(self, data: bytes) -> None:
+        """Write loading text, counted for the access log like upstream bytes."""
+        await self._resp.write(data)
+        self._resp[BODY_BYTES] = self._resp.get(BODY_BYTES, 0) + len(data)
+
     def _on_queue_position(self, position: int) -> None:
         self._position = position
 
@@ -98,20 +104,20 @@ class LoadingStream:
         await resp.prepare(self._request)
         try:
             lease = await self._wait_with_progress(ticket)
-            await resp.write(done_trailer(time.monotonic() - self._arrived))
+            await self._write(done_trailer(time.monotonic() - self._arrived))
             upstream = await send_upstream(lease)
             try:
                 if upstream.status != 200:
                     body = await upstream.content.read(MAX_ERROR_BODY)
                     message = upstream_error_message(upstream.status, body)
-                    await resp.write(error_event(upstream.status, message))
+                    await self._write(error_event(upstream.status, message))
                 else:
                     await copy_body(upstream, resp)
             finally:
                 upstream.close()
         except LlamaSwapError as err:
-            await resp.write(reasoning_event("\n"))
-            await resp.write(error_event(err.status, err.message, err.code))
+            await self._write(reasoning_event("\n"))
+            await self._write(error_event(err.status, err.message, err.code))
         await resp.write_eof()
         return resp
 
@@ -131,7 +137,7 @@ class LoadingStream:
                 if self._abort.done():
                     raise self._abort.result()
                 if pending:
-                    await self._resp.write(reasoning_event(pending.popleft()))
+                    await self._write(reasoning_event(pending.popleft()))
                     continue
                 now = time.monotonic()
                 if now < next_dot:
@@ -145,7 +151,7 @@ class LoadingStream:
                     text = f"\n{random.choice(REMARKS)} "
                 else:
                     text = "."
-                await self._resp.write(reasoning_event(text))
+                await self._write(reasoning_event(text))
         finally:
             if not lease_task.done():
                 lease_task.cancel()

@@ -1,4 +1,4 @@
-"""Health and the unload endpoints (router.md §2.11)."""
+"""Health, the root redirect and the unload endpoints (router.md §2.11)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from llamaswap.server.keys import CONFIG, ROUTER
 
 async def handle_health(request: web.Request) -> web.Response:
     return web.Response(text="OK")
+
+
+async def handle_root(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/ui")
 
 
 async def handle_unload_all_legacy(request: web.Request) -> web.Response:
@@ -35,6 +39,8 @@ async def handle_unload_one(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/health", handle_health)
+    app.router.add_get("/wol-health", handle_health)
+    app.router.add_get("/", handle_root)
     app.router.add_get("/unload", handle_unload_all_legacy)
     app.router.add_post("/api/models/unload", handle_unload_all)
     app.router.add_post("/api/models/unload/{model:.+}", handle_unload_one)

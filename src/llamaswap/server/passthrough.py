@@ -80,7 +80,9 @@ async def handle_upstream(request: web.Request) -> web.StreamResponse:
     return await serve(request, info, body, path_qs)
 
 
-async def _to_peer(request: web.Request, target: PeerPathTarget, path_qs: str) -> web.StreamResponse:
+async def _to_peer(
+    request: web.Request, target: PeerPathTarget, path_qs: str
+) -> web.StreamResponse:
     clients = request.app[PEER_CLIENTS]
     route = target.route
     if is_websocket_upgrade(request):

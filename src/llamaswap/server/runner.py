@@ -177,12 +177,19 @@ async def run(
     await stop_requested.wait()
     backstop = loop.call_later(BACKSTOP_S, _force_exit, "shutdown took longer than 35s")
     started = time.monotonic()
+    # Stop listening, close streams (on_shutdown), drain handlers, then cleanup.
+    # aiohttp may wait twice its shutdown_timeout for a handler that never ends (one
+    # waiting on a model that never gets healthy, an endless stream), so the drain
+    # gets the budget and no more: the router's shutdown then fails the waiters
+    # (500 "... is shutting down") and stops the upstreams, which ends the rest.
+    drain = asyncio.create_task(runner.cleanup(), name="http-drain")
     try:
-        # Stop listening, close streams (on_shutdown), drain handlers, then cleanup.
-        await runner.cleanup()
+        await asyncio.wait({drain}, timeout=SHUTDOWN_BUDGET_S)
         remaining = max(0.001, SHUTDOWN_BUDGET_S - (time.monotonic() - started))
         await router.shutdown(remaining)
+        await drain
     finally:
+        drain.cancel()  # a no-op once it finished; never left running unowned
         backstop.cancel()
         for sig in handlers:
             loop.remove_signal_handler(sig)

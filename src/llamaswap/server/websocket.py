@@ -39,7 +39,9 @@ Socket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 
 def _tokens(request: web.BaseRequest, name: str) -> set[str]:
     return {
-        part.strip().lower() for value in request.headers.getall(name, ()) for part in value.split(",")
+        part.strip().lower()
+        for value in request.headers.getall(name, ())
+        for part in value.split(",")
     }
 
 

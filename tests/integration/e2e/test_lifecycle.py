@@ -123,7 +123,7 @@ async def test_unload_endpoints_stop_models_and_leave_no_child(
     ls = await llamaswap(f"""
 models:
   a:
-    cmd: {demo_cmd("a", "--fork-grandchild")}
+    cmd: {demo_cmd("a", "--setsid-grandchild")}
     proxy: http://127.0.0.1:${{PORT}}
   b:
     cmd: {demo_cmd("b", "--fork-grandchild")}
@@ -157,3 +157,22 @@ groups:
     assert (legacy.status, legacy.text) == (200, "OK")
     assert await ls.running() == {}
     await ls.wait_no_children(within=5)
+
+
+async def test_preload_loads_models_at_startup_and_warns_about_unknown_names(
+    llamaswap: StartLlamaswap,
+) -> None:
+    """hooks.on_startup.preload starts the model with no request; an unknown name is
+    named in a warning (deviation 9)."""
+    ls = await llamaswap(
+        TWO_MODELS
+        + """
+hooks:
+  on_startup:
+    preload: [b, no-such-model]
+"""
+    )
+    await ls.wait_running({"b": "ready"})
+    warnings = [line for line in ls.output().splitlines() if "[WARN]" in line]
+    assert any("no-such-model" in line for line in warnings), ls.output()
+    assert ls.starts("a") == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 
 import psutil
@@ -102,3 +103,54 @@ models:
 
     await async_wait_until(gone, timeout=5, message=f"upstream pid {pid} outlived llamaswap")
     await ls.wait_no_children(within=5)
+
+
+async def test_sigterm_ends_a_loading_stream_and_exits_promptly(
+    llamaswap: StartLlamaswap,
+) -> None:
+    """A client watching a model load gets a final SSE error instead of holding shutdown
+    for the health-check timeout; the starting upstream is stopped."""
+    ls = await llamaswap(f"""
+sendLoadingState: true
+healthCheckTimeout: 60
+models:
+  m:
+    cmd: {demo_cmd("m", "--never-healthy")}
+    proxy: http://127.0.0.1:${{PORT}}
+""")
+    async with ls.session.post(
+        ls.url + "/v1/chat/completions", json=chat_body("m", stream=True)
+    ) as resp:
+        assert resp.status == 200
+        await ls.wait_running({"m": "starting"})
+        ls.send_signal(signal.SIGTERM)
+        body = await resp.read()
+    assert body.endswith(b"data: [DONE]\n\n"), body[-300:]
+    assert b'"error"' in body, body[-300:]
+    assert await ls.wait_exit(within=10) == 0
+    assert not ls.children()
+
+
+@pytest.mark.slow
+async def test_a_request_that_cannot_finish_does_not_outlast_the_budget(
+    llamaswap: StartLlamaswap,
+) -> None:
+    """A request waiting on a model that never gets healthy holds the drain for the 30 s
+    budget at most; then it gets the router's 500 and llamaswap exits 0 (not the 35 s
+    forced exit). Slow on purpose: the budget is llama-swap's fixed 30 s."""
+    ls = await llamaswap(f"""
+healthCheckTimeout: 120
+models:
+  m:
+    cmd: {demo_cmd("m", "--never-healthy")}
+    proxy: http://127.0.0.1:${{PORT}}
+""")
+    waiting = asyncio.create_task(ls.chat("m"))
+    await ls.wait_running({"m": "starting"})
+    ls.send_signal(signal.SIGTERM)
+    reply = await asyncio.wait_for(waiting, 34)
+    assert reply.status == 500, reply.text
+    assert reply.json()["error"]["message"] == "unspecific error: group is shutting down"
+    assert await ls.wait_exit(within=5) == 0
+    assert "shutdown complete" in ls.output()
+    assert not ls.children()

@@ -21,7 +21,7 @@ from llamaswap.config.schema import Config
 from llamaswap.router.factory import build_router
 from llamaswap.router.local import LocalRouter
 from llamaswap.server.app import build_app
-from tests.support.ports import free_port, free_ports
+from tests.support.ports import free_port, free_port_block
 from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
@@ -130,7 +130,7 @@ async def llamaswap(tmp_path: Path) -> AsyncIterator[StartStack]:
 
     async def start(yaml_text: str) -> Stack:
         path = tmp_path / f"config{len(routers)}.yaml"
-        path.write_text(f"startPort: {free_ports(1)[0]}\n" + yaml_text)
+        path.write_text(f"startPort: {free_port_block(16)}\n" + yaml_text)
         config = load_config(str(path)).config
         router = build_router(config)
         routers.append(router)
