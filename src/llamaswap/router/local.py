@@ -69,6 +69,7 @@ class LocalRouter:
                 unload_timeout=config.effective_unload_timeout(model_id),
                 ttl=config.effective_ttl(model_id),
                 on_state_change=self._state_changed,
+                echo_to_stdout=config.log_to_stdout in ("upstream", "both"),
             )
             for model_id, model in config.models.items()
         }

@@ -129,6 +129,8 @@ class LoadingStream:
         next_remark = now + random.uniform(2, 5)
         waiters: set[asyncio.Future[Any]] = {lease_task, self._abort}
         try:
+            # The first piece goes out at once: the client sees the loader immediately.
+            await self._write(reasoning_event(pending.popleft()))
             while True:
                 delay = TYPE_INTERVAL if pending else max(0.0, next_dot - time.monotonic())
                 await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ import aiohttp
 import psutil
 import pytest
 
-from tests.support.ports import free_port
+from tests.support.ports import free_port, free_port_block
 from tests.support.wait import async_wait_until
 
 SCRIPT = Path(sys.executable).parent / "llama-swap"
@@ -43,26 +42,6 @@ def demo_cmd(name: str, *switches: str, port: str = "${PORT}") -> str:
     return " ".join(
         [sys.executable, "-m", "llamaswap.demo", "--port", port, "--model-name", name, *switches]
     )
-
-
-def free_port_block(n: int) -> int:
-    """A ``startPort`` whose next ``n`` ports were all free a moment ago."""
-    for _ in range(50):
-        base = free_port()
-        if base + n > 65535:
-            continue
-        socks: list[socket.socket] = []
-        try:
-            for port in range(base, base + n):
-                socks.append(socket.socket())
-                socks[-1].bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-        return base
-    raise RuntimeError(f"no block of {n} free ports found")
 
 
 @dataclass(slots=True)

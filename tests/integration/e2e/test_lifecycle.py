@@ -176,3 +176,45 @@ hooks:
     warnings = [line for line in ls.output().splitlines() if "[WARN]" in line]
     assert any("no-such-model" in line for line in warnings), ls.output()
     assert ls.starts("a") == 0
+
+
+@pytest.mark.parametrize(("log_to_stdout", "echoed"), [("both", True), ("proxy", False)])
+async def test_upstream_output_reaches_stdout_per_log_to_stdout(
+    llamaswap: StartLlamaswap, log_to_stdout: str, echoed: bool
+) -> None:
+    """``logToStdout: both``/``upstream`` echo the upstream's output; ``proxy`` does not."""
+    ls = await llamaswap(f"""
+logToStdout: {log_to_stdout}
+models:
+  m:
+    cmd: {demo_cmd("m", "--output-bytes", "200")}
+    proxy: http://127.0.0.1:${{PORT}}
+""")
+    assert (await ls.chat("m")).status == 200
+    if echoed:
+        await ls.wait_output("demo filler output")
+    else:
+        assert "demo filler output" not in ls.output()
+    assert ("llama-swap listening" in ls.output()) is (log_to_stdout != "upstream")
+
+
+async def test_eviction_uses_the_evicted_models_unload_timeout(
+    llamaswap: StartLlamaswap,
+) -> None:
+    """Deviation 3: a swap kills an evicted upstream that ignores SIGTERM after its own
+    unloadTimeout (1 s), not after healthCheckTimeout (120 s)."""
+    ls = await llamaswap(f"""
+models:
+  stubborn:
+    cmd: {demo_cmd("stubborn", "--ignore-sigterm")}
+    proxy: http://127.0.0.1:${{PORT}}
+    unloadTimeout: 1
+  next:
+    cmd: {demo_cmd("next")}
+    proxy: http://127.0.0.1:${{PORT}}
+""")
+    assert (await ls.chat("stubborn")).status == 200
+    reply = await ls.chat("next")
+    assert reply.status == 200, reply.text
+    assert 0.9 <= reply.elapsed <= 8, f"swap took {reply.elapsed:.1f}s"
+    assert await ls.running() == {"next": "ready"}

@@ -10,7 +10,9 @@ import json
 import psutil
 import pytest
 
-from .conftest import StartLlamaswap, free_port_block
+from tests.support.ports import free_port_block
+
+from .conftest import StartLlamaswap
 
 pytestmark = pytest.mark.timeout(60)
 
