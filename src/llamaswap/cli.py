@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.version:
         print(f"version: {__version__} ({COMMIT}), built at {BUILD_DATE}")
         return 0
-    configure_logging("info", "")
+    monitors = configure_logging("info", "")
     if bool(opts.tls_cert_file) != bool(opts.tls_key_file):
         log.error("both -tls-cert-file and -tls-key-file must be provided for TLS")
         return 1
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             log.error("%s", line)
         return 1
     config = loaded.config
-    configure_logging(config.log_level, config.log_time_format, config.log_to_stdout)
+    configure_logging(config.log_level, config.log_time_format, config.log_to_stdout, monitors)
     for line in loaded.warnings:
         log.warning("%s", line)
     tls = bool(opts.tls_cert_file)
@@ -183,4 +183,5 @@ def main(argv: list[str] | None = None) -> int:
         watch_config=opts.watch_config,
         config_path=opts.config or None,
         config_dir=opts.config_dir or None,
+        monitors=monitors,
     )

@@ -2,14 +2,18 @@
 
 ``logTimeFormat`` names one of Go's ``time`` layouts (``rfc3339``, ``kitchen``, ...);
 an empty or unknown name means no timestamp. ``logLevel`` maps ``warn`` to WARNING.
+Lines are written to the proxy log monitor (observe/logmon.py), which decides by
+``logToStdout`` whether they are printed too.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from datetime import datetime
+
+from llamaswap.observe.loghandler import MonitorHandler
+from llamaswap.observe.logmon import LogMonitors
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -84,19 +88,30 @@ class GoStyleFormatter(logging.Formatter):
         return f"{stamp} {text}"
 
 
-def configure_logging(level: str, time_format: str, log_to_stdout: str = "proxy") -> None:
-    """(Re)configure the root logger; proxy lines go to stdout unless ``logToStdout`` says not."""
+def configure_logging(
+    level: str,
+    time_format: str,
+    log_to_stdout: str = "proxy",
+    monitors: LogMonitors | None = None,
+) -> LogMonitors:
+    """(Re)configure the root logger to write into the proxy log monitor.
+
+    Every record becomes one line in ``monitors.proxy`` (kept for ``/logs*``); whether
+    it also reaches stdout is the monitors' ``logToStdout`` wiring. Pass the monitors
+    of an earlier call to keep their history; returns the monitors in use.
+    """
     reset_logging()
+    if monitors is None:
+        monitors = LogMonitors(log_to_stdout)
+    else:
+        monitors.log_to_stdout = log_to_stdout
     root = logging.getLogger()
-    handler: logging.Handler = (
-        logging.StreamHandler(sys.stdout)
-        if log_to_stdout in ("proxy", "both")
-        else logging.NullHandler()
-    )
+    handler = MonitorHandler(monitors.proxy)
     handler.setFormatter(GoStyleFormatter(time_format))
     _installed.append(handler)
     root.addHandler(handler)
     root.setLevel(LEVELS.get(level.strip().lower(), logging.INFO))
+    return monitors
 
 
 def reset_logging() -> None:

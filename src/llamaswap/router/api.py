@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from llamaswap.process.logs import LogBuffer
 from llamaswap.process.state import ProcessState
 
 
@@ -87,6 +88,11 @@ class Router(Protocol):
 
     def states(self) -> dict[str, ProcessState]:
         """Advisory snapshot of every process state."""
+        ...
+
+    def logs(self, model_id: str) -> LogBuffer:
+        """The model's captured output, for ``/logs/stream/<model>`` (read only: history
+        and subscriptions). ``KeyError`` when ``handles(model_id)`` is false."""
         ...
 
     async def unload(self, model_ids: Sequence[str] | None = None) -> None:

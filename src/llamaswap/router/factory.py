@@ -7,6 +7,7 @@ The loader has already normalised legacy top-level ``groups``/``matrix`` into
 from __future__ import annotations
 
 from llamaswap.config.schema import Config
+from llamaswap.process.logs import LogBuffer
 from llamaswap.router.local import LocalRouter, StateCallback
 from llamaswap.router.planners.base import SwapPlanner
 from llamaswap.router.planners.group import GroupPlanner
@@ -36,6 +37,19 @@ def build_planner(config: Config) -> SwapPlanner:
     return ProfilePlanner(planner, profiles) if profiles else planner
 
 
-def build_router(config: Config, *, on_process_state: StateCallback | None = None) -> LocalRouter:
-    """A ``LocalRouter`` with one process per model; ``await router.start()`` next."""
-    return LocalRouter(config, build_planner(config), on_process_state=on_process_state)
+def build_router(
+    config: Config,
+    *,
+    on_process_state: StateCallback | None = None,
+    upstream_log: LogBuffer | None = None,
+) -> LocalRouter:
+    """A ``LocalRouter`` with one process per model; ``await router.start()`` next.
+
+    ``upstream_log``: the monitor every model's output also goes to (observe/logmon.py).
+    """
+    return LocalRouter(
+        config,
+        build_planner(config),
+        on_process_state=on_process_state,
+        upstream_log=upstream_log,
+    )

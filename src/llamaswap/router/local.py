@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from llamaswap.config.schema import Config
 from llamaswap.errors import LlamaSwapError, NotFound, UnspecificError
+from llamaswap.process.logs import LogBuffer
 from llamaswap.process.process import Process
 from llamaswap.process.state import ProcessState
 from llamaswap.router.api import RequestInfo
@@ -56,7 +57,11 @@ class LocalRouter:
         *,
         on_process_state: StateCallback | None = None,
         clock: Callable[[], float] = time.monotonic,
+        upstream_log: LogBuffer | None = None,
     ) -> None:
+        """``upstream_log``: each model's output is also written there (the upstream log
+        monitor, which does the ``logToStdout`` wiring); without it each process echoes
+        its output to stdout itself when ``logToStdout`` asks for upstream lines."""
         self._config = config
         self._name = planner.name
         self._on_process_state = on_process_state
@@ -69,7 +74,9 @@ class LocalRouter:
                 unload_timeout=config.effective_unload_timeout(model_id),
                 ttl=config.effective_ttl(model_id),
                 on_state_change=self._state_changed,
-                echo_to_stdout=config.log_to_stdout in ("upstream", "both"),
+                logs=None if upstream_log is None else LogBuffer(downstream=upstream_log.write),
+                echo_to_stdout=upstream_log is None
+                and config.log_to_stdout in ("upstream", "both"),
             )
             for model_id, model in config.models.items()
         }
@@ -139,6 +146,9 @@ class LocalRouter:
     def process(self, model_id: str) -> Process:
         """Read-only access for ``/running`` and the logs endpoints."""
         return self._processes[model_id]
+
+    def logs(self, model_id: str) -> LogBuffer:
+        return self._processes[model_id].logs
 
     def state(self, model_id: str) -> ProcessState:
         return self._processes[model_id].state

@@ -1,6 +1,7 @@
 """The model-dispatched routes of features.md §3.2 (router.md §0).
 
-Each route extracts the model, resolves it (aliases, legacy profile slugs), applies
+Each route extracts the model, applies an active profile pin and a selector
+(``virtual_names.py``), resolves it (aliases, legacy profile slugs), applies
 the body rewrites and hands the request to :func:`serve`; names that are not local
 go to a peer (``peers.py``), else 404. The ``/v/...`` twins and ``/audioapi`` strip
 their prefix before forwarding.
@@ -20,7 +21,9 @@ from llamaswap.server.extract import Extracted, extract
 from llamaswap.server.keys import CONFIG, PEER_CLIENTS, PEERS, ROUTER
 from llamaswap.server.peers import forward_to_peer, rewrite_for_peer
 from llamaswap.server.rewrite import Resolved, resolve_name, rewrite_json
+from llamaswap.server.selectors import Choice
 from llamaswap.server.serve import serve
+from llamaswap.server.virtual_names import in_use, resolve_virtual
 
 LOADING_STATE_PATH = "/v1/chat/completions"
 NO_ROUTER = "no router for requested model"
@@ -82,9 +85,12 @@ async def _dispatch(request: web.Request, strip_prefix: str) -> web.StreamRespon
     arrived = time.monotonic()
     config = request.app[CONFIG]
     ext = await extract(request)
+    choice: Choice | None = None
     try:
-        resolved = resolve_name(config, ext.model)
         path_qs = request.raw_path[len(strip_prefix) :]
+        if in_use(request.app):
+            path_qs, choice = resolve_virtual(request, ext, path_qs)
+        resolved = resolve_name(config, ext.model)
         if resolved is None or not request.app[ROUTER].handles(resolved.model_id):
             return await _dispatch_peer(request, ext, path_qs)
         body = _rewrite_body(request, ext, resolved)
@@ -98,6 +104,8 @@ async def _dispatch(request: web.Request, strip_prefix: str) -> web.StreamRespon
             request, info, body, path_qs, loading_state=loading_state, arrived=arrived
         )
     finally:
+        if choice is not None:
+            choice.release()
         await ext.body.aclose()
 
 

@@ -1,5 +1,8 @@
 """``/running`` and ``/v1/models``: what is configured and what runs (router.md §9).
 
+``/v1/models`` also lists selectors and the active profile's pins
+(``selectors.py``, ``profiles.py``).
+
 Both read the router's advisory state snapshot; neither changes anything.
 """
 
@@ -12,7 +15,7 @@ from aiohttp import web
 
 from llamaswap.config.schema import Config
 from llamaswap.process.state import ProcessState
-from llamaswap.server.keys import CONFIG, PEERS, ROUTER
+from llamaswap.server.keys import CONFIG, PEERS, PROFILES, ROUTER, SELECTORS
 from llamaswap.server.peer_routes import PeerDirectory
 from llamaswap.server.peers import peer_model_record
 
@@ -99,8 +102,27 @@ async def handle_running(request: web.Request) -> web.Response:
 
 
 async def handle_models(request: web.Request) -> web.Response:
-    states = request.app[ROUTER].states()
-    data = model_records(request.app[CONFIG], states, int(time.time()), request.app[PEERS])
+    app = request.app
+    states = app[ROUTER].states()
+    created = int(time.time())
+    config = app[CONFIG]
+    data = model_records(config, states, created, app[PEERS])
+    if app[SELECTORS]:
+        data.extend(app[SELECTORS].records(states, created))
+    profiles = app[PROFILES]
+    if profiles.active is not None:
+        peers = app[PEERS]
+
+        def exists(name: str) -> bool:
+            """A model ID, alias, selector or peer model (FQN or bare) by that name."""
+            return (
+                config.resolve_model(name) is not None
+                or name in config.selectors
+                or peers.resolve(name) is not None
+            )
+
+        data.extend(profiles.records(config, states, created, exists))
+    data.sort(key=lambda r: str(r["id"]))
     resp = web.json_response({"object": "list", "data": data})
     origin = request.headers.get("Origin")
     if origin:

@@ -1,9 +1,11 @@
 """``/upstream/<model>/<path>``: raw passthrough to one model (router.md §2.14).
 
-Any method; the longest leading path that names a local or peer model wins (IDs may
-contain ``/``); no body rewriting. Paths matching ``upstream.ignorePaths`` never start
-a model. WebSocket upgrades are relayed (``compat.ignoreWebsockets`` bypasses the
-scheduler); peer models are proxied to the peer without any scheduling.
+Any method; an active profile's longest matching pin is rewritten in the path first,
+then the longest leading path that names a local or peer model wins (IDs may
+contain ``/``); no body rewriting, and selectors do not apply. Paths matching
+``upstream.ignorePaths`` never start a model. WebSocket upgrades are relayed
+(``compat.ignoreWebsockets`` bypasses the scheduler); peer models are proxied to
+the peer without any scheduling.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from llamaswap.errors import Conflict, NotFound
 from llamaswap.process.state import ProcessState
 from llamaswap.router.api import RequestInfo
 from llamaswap.server.body import BufferedBody, RequestBody, StreamedBody
-from llamaswap.server.keys import CONFIG, IGNORE_PATHS, PEER_CLIENTS, PEERS, ROUTER, WEBSOCKETS
+from llamaswap.server.extract import NO_MODEL
+from llamaswap.server.keys import (
+    CONFIG,
+    IGNORE_PATHS,
+    PEER_CLIENTS,
+    PEERS,
+    PROFILES,
+    ROUTER,
+    WEBSOCKETS,
+)
 from llamaswap.server.peer_routes import PeerPathTarget
 from llamaswap.server.peers import forward_to_peer, peer_headers, peer_url
 from llamaswap.server.rewrite import UpstreamTarget, split_upstream_path
@@ -57,7 +68,14 @@ def _target(request: web.Request, tail: str) -> UpstreamTarget | PeerPathTarget 
 
 async def handle_upstream(request: web.Request) -> web.StreamResponse:
     raw_path, _, query = request.raw_path.partition("?")
-    target = _target(request, raw_path[len(PREFIX) :])
+    tail = raw_path[len(PREFIX) :]
+    profiles = request.app[PROFILES]
+    if profiles.active is not None:
+        pinned = profiles.rewrite_upstream_tail(tail)
+        if pinned == "":
+            raise NotFound(NO_MODEL)
+        tail = tail if pinned is None else pinned
+    target = _target(request, tail)
     if target is None:
         raise NotFound("model not found")
     if not target.rest:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 from aiohttp import web
@@ -23,6 +22,7 @@ from llamaswap.errors import UnspecificError
 from llamaswap.server.body import BufferedBody, RequestBody, SpooledBody
 from llamaswap.server.clients import new_session
 from llamaswap.server.extract import Extracted
+from llamaswap.server.model_field import is_form, replace_form_model, replace_query_model
 from llamaswap.server.peer_routes import PeerRoute
 from llamaswap.server.proxy import relay, send, upstream_headers
 from llamaswap.server.rewrite import apply_filters
@@ -108,30 +108,9 @@ def rewrite_for_peer(
         ext.body.replace(*ext.model_span, forward.encode())
         return ext.body, path_qs
     body: RequestBody = ext.body
-    if isinstance(body, BufferedBody) and body.size and _is_form(content_type):
-        body = BufferedBody(_replace_form_model(body.data, forward))
-    return body, _replace_query_model(path_qs, forward)
-
-
-def _is_form(content_type: str) -> bool:
-    return "application/x-www-form-urlencoded" in content_type.lower()
-
-
-def _replace_form_model(data: bytes, model: str) -> bytes:
-    pairs = parse_qsl(data.decode("utf-8", errors="replace"), keep_blank_values=True)
-    return urlencode(_with_model(pairs, model)).encode()
-
-
-def _replace_query_model(path_qs: str, model: str) -> str:
-    path, sep, query = path_qs.partition("?")
-    if not sep:
-        return path_qs
-    pairs = parse_qsl(query, keep_blank_values=True)
-    return f"{path}?{urlencode(_with_model(pairs, model))}"
-
-
-def _with_model(pairs: list[tuple[str, str]], model: str) -> list[tuple[str, str]]:
-    return [(k, model if k == "model" else v) for k, v in pairs]
+    if isinstance(body, BufferedBody) and body.size and is_form(content_type):
+        body = BufferedBody(replace_form_model(body.data, forward))
+    return body, replace_query_model(path_qs, forward)
 
 
 def peer_model_record(route: PeerRoute, created: int) -> dict[str, Any]:

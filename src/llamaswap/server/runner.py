@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from llamaswap.config.loader import LoadedConfig
+from llamaswap.observe.logmon import LogMonitors
 from llamaswap.process.registry import kill_all_process_groups
 from llamaswap.router.factory import build_router
 from llamaswap.server.app import build_app
@@ -101,9 +102,16 @@ async def run(
     watch_config: bool,
     config_path: str | None,
     config_dir: str | None,
+    monitors: LogMonitors | None = None,
 ) -> int:
-    """Serve until SIGINT/SIGTERM; returns the process exit code."""
+    """Serve until SIGINT/SIGTERM; returns the process exit code.
+
+    ``monitors`` are the log monitors the CLI's logging writes into (``/logs*``); by
+    default new ones (then ``/logs`` lacks our own lines).
+    """
     config = loaded.config
+    if monitors is None:
+        monitors = LogMonitors(config.log_to_stdout)
     try:
         address = ListenAddress.parse(listen)
         ssl_context = _ssl_context(tls_cert, tls_key)
@@ -137,9 +145,9 @@ async def run(
     if watch_config:
         log.warning("-watch-config: configuration reload is not supported yet; ignoring")
 
-    router = build_router(config)
+    router = build_router(config, upstream_log=monitors.upstream)
     await router.start()
-    app = build_app(config, router)
+    app = build_app(config, router, monitors=monitors)
     runner = web.AppRunner(
         app,
         handler_cancellation=True,
@@ -206,6 +214,7 @@ def run_sync(
     watch_config: bool,
     config_path: str | None,
     config_dir: str | None,
+    monitors: LogMonitors | None = None,
 ) -> int:
     """Run :func:`run` on uvloop when it is installed, else on the default loop."""
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
@@ -226,5 +235,6 @@ def run_sync(
                 watch_config=watch_config,
                 config_path=config_path,
                 config_dir=config_dir,
+                monitors=monitors,
             )
         )

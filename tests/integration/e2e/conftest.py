@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,6 @@ class Llamaswap:
     tag: str
     output_path: Path
     session: aiohttp.ClientSession
-    _seen_pids: set[int] = field(default_factory=set)
 
     # --- output ---------------------------------------------------------------------------
 

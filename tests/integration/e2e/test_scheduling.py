@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from contextlib import AsyncExitStack
 
 import aiohttp
@@ -11,7 +12,7 @@ import pytest
 from tests.support.wait import async_wait_until
 
 from .conftest import Llamaswap, StartLlamaswap, demo_cmd
-from .streams import OpenStreams
+from .streams import OpenStreams, sse_data
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -23,6 +24,13 @@ TOO_MANY = {
         "param": None,
         "code": "concurrency_limit",
     },
+}
+
+
+UNLOADED = {
+    "message": "unspecific error: group: model unloaded",
+    "type": "server_error",
+    "code": "internal_error",
 }
 
 
@@ -90,12 +98,14 @@ routing:
 
 async def test_eleventh_request_to_a_loading_model_gets_429(llamaswap: StartLlamaswap) -> None:
     """concurrencyLimit (10) counts loading waiters: the 11th gets the exact JSON 429 with
-    Retry-After: 1, streamed or not (never a loading stream)."""
+    Retry-After: 1, streamed or not (never a loading stream). Unloading the model answers
+    the ten waiters and frees their reservations."""
     ls = await llamaswap(f"""
 sendLoadingState: true
+healthCheckTimeout: 60
 models:
   slow:
-    cmd: {demo_cmd("slow", "--healthy-after", "3")}
+    cmd: {demo_cmd("slow", "--never-healthy")}
     proxy: http://127.0.0.1:${{PORT}}
 """)
     async with AsyncExitStack() as stack:
@@ -109,10 +119,15 @@ models:
             assert reply.headers["Retry-After"] == "1"
             assert reply.headers["Content-Type"].startswith("application/json")
         assert (await ls.running())["slow"] == "starting", "the 429 came while loading"
+        unload = await ls.post("/api/models/unload/slow")
+        assert (unload.status, unload.text) == (200, "OK")
         finished = await streams.finish_all()
-    assert all(f.body.endswith(b"data: [DONE]\n\n") for f in finished)
-    reply = await ls.chat("slow")
-    assert reply.status == 200, "reservations were released"
+        for f in finished:
+            *_, error, done = sse_data(f.body)
+            assert done == "[DONE]", f.body[-300:]
+            assert json.loads(error) == {"error": UNLOADED}, f.body[-300:]
+        eleventh = await streams.open("slow")  # admitted now: the ten were released
+        eleventh.close()
 
 
 async def test_request_arriving_during_a_ttl_unload_is_served(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import aiohttp
 import psutil
 import pytest
 
@@ -33,6 +34,15 @@ models:
         assert first.startswith(b"data: "), first
         ls.send_signal(signal.SIGTERM)
         await ls.wait_output("received SIGTERM, shutting down")
+
+        async def refused() -> bool:
+            try:
+                await ls.get("/health")
+            except aiohttp.ClientConnectionError:
+                return True
+            return False
+
+        await async_wait_until(refused, timeout=5, message="still accepting after SIGTERM")
         rest = await resp.content.read()
     body = first + rest
     assert body.count(b'"content"') >= 15, body
