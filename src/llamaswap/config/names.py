@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from llamaswap.config.errors import Problems
+from llamaswap.config.matrix_dsl import DslError, compile_sets
 from llamaswap.config.schema import Config
 
 
@@ -179,7 +180,25 @@ def validate_selectors(config: Config, problems: Problems) -> None:
                     f"selectors.{selector_id} spillover targets must share one routing group "
                     "with swap: false",
                 )
-        # With the matrix router the co-run check needs the expanded sets (matrix_dsl).
+        matrix_mode = config.routing.router.use == "matrix"
+        if len(set(local)) > 1 and matrix_mode and not _matrix_can_co_run(config, set(local)):
+            problems.error(
+                (*where, "targets"),
+                f"selectors.{selector_id} spillover targets must all be in one expanded matrix set",
+            )
+
+
+def _matrix_can_co_run(config: Config, models: set[str]) -> bool:
+    """Whether one expanded matrix set holds every model (a broken matrix is reported
+    by ``validate_matrix``; it does not add a second error here)."""
+    matrix = config.routing.router.settings.matrix
+    if matrix is None:
+        return True
+    try:
+        expanded = compile_sets(matrix.sets, matrix.vars, set(config.models))
+    except DslError:
+        return True
+    return any(models <= alt for each in expanded for alt in each.alternatives)
 
 
 def _peer_identity(config: Config, name: str) -> str:

@@ -140,6 +140,17 @@ def test_spillover_targets_in_a_non_swapping_group_load(load: Load) -> None:
          "selectors: {s: {strategy: spillover, targets: [a, b]}}")  # fmt: skip
 
 
+def test_spillover_targets_outside_one_matrix_set_are_an_error(errors: Errors) -> None:
+    lines = errors(TWO + "matrix: {sets: {one: 'a | b'}}\n"
+                   "selectors: {s: {strategy: spillover, targets: [a, b]}}")  # fmt: skip
+    one_error(lines, "spillover targets must all be in one expanded matrix set")
+
+
+def test_spillover_targets_in_one_matrix_set_load(load: Load) -> None:
+    load(TWO + "matrix: {sets: {both: 'a & b'}}\n"
+         "selectors: {s: {strategy: spillover, targets: [a, b]}}")  # fmt: skip
+
+
 def test_profile_pins_load(load: Load) -> None:
     config = load(
         TWO + PEER + "profiles: {fast: {description: d, pins: {a: b, gpt: p/gpt, off: ~}}}"
