@@ -78,11 +78,18 @@ class ListenAddress:
         return f"{host}:{self.port}"
 
 
-def _ssl_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+def load_tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """The server's TLS context; a ``ValueError`` naming both files when they cannot load."""
     if not cert:
         return None
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
+    try:
+        ctx.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValueError(
+            f"cannot load TLS certificate {cert!r} and key {key!r}: {reason}"
+        ) from None
     return ctx
 
 
@@ -114,7 +121,7 @@ async def run(
         monitors = LogMonitors(config.log_to_stdout)
     try:
         address = ListenAddress.parse(listen)
-        ssl_context = _ssl_context(tls_cert, tls_key)
+        ssl_context = load_tls_context(tls_cert, tls_key)
     except (ValueError, OSError, ssl.SSLError) as exc:
         log.error("%s", exc)
         return 1
