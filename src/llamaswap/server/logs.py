@@ -123,6 +123,7 @@ def setup(app: web.Application, monitors: LogMonitors) -> None:
     app[LOG_MONITORS] = monitors
     app[LOG_STREAMS] = LogStreams()
     app.router.add_get("/logs", handle_logs)
-    app.router.add_get("/logs/stream", handle_stream)
-    app.router.add_get("/logs/stream/{logger:.*}", handle_stream)
+    # No HEAD: it would hold a handler open with nothing to send.
+    app.router.add_get("/logs/stream", handle_stream, allow_head=False)
+    app.router.add_get("/logs/stream/{logger:.*}", handle_stream, allow_head=False)
     app.on_shutdown.append(_end_streams)
