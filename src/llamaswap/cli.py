@@ -19,6 +19,7 @@ from llamaswap import __version__
 from llamaswap.config.errors import ConfigError
 from llamaswap.config.loader import load_config
 from llamaswap.logformat import configure_logging
+from llamaswap.stdout_writer import STDOUT
 
 COMMIT = "unknown"
 BUILD_DATE = "unknown"
@@ -142,6 +143,13 @@ def parse_args(argv: list[str]) -> Options:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``llama-swap``, ``llamaswap`` and ``python -m llamaswap``."""
+    try:
+        return _main(argv)
+    finally:
+        STDOUT.flush()  # our stdout is written by a thread (stdout_writer.py)
+
+
+def _main(argv: list[str] | None) -> int:
     # Lets configs run the bundled demo with our own interpreter (examples/demo.yaml).
     os.environ.setdefault("LLAMASWAP_PYTHON", sys.executable)
     try:
@@ -165,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         loaded = load_config(opts.config or None, opts.config_dir or None)
     except ConfigError as exc:
+        for line in exc.warnings:
+            log.warning("%s", line)
         for line in exc.errors:
             log.error("%s", line)
         return 1

@@ -128,6 +128,24 @@ def test_config_errors_are_logged_one_per_line_and_exit_1(
     ]
 
 
+def test_a_typo_warning_is_logged_before_the_error_it_explains(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Unknown-key warnings survive a failed load: `proxxy` is named before the error."""
+    path = tmp_path / "typo.yaml"
+    path.write_text(
+        "models:\n  m:\n    cmd: server --port 9000\n    proxxy: http://127.0.0.1:${PORT}\n"
+    )
+    assert main(["-config", str(path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        f"[WARN] {path}: models.m.proxxy: unknown key; it is ignored (check the spelling)"
+    ), lines
+    assert len(lines) > 1, lines
+    assert all(line.startswith(f"[ERROR] {path}: ") for line in lines[1:]), lines
+    assert any("but cmd does not" in line for line in lines[1:]), lines
+
+
 def _record(message: str) -> logging.LogRecord:
     return logging.LogRecord("llamaswap", logging.WARNING, __file__, 1, message, None, None)
 

@@ -8,7 +8,8 @@ so are never walked.
 
 from __future__ import annotations
 
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -38,6 +39,9 @@ def decode(document: dict[str, Any], problems: Problems) -> Config | None:
     try:
         config = Config.model_validate(document, by_alias=True, by_name=False)
     except ValidationError as exc:
+        # No typed config to walk: name unknown keys from the raw document instead,
+        # so a typo's warning still comes with the errors.
+        warn_unknown_raw(Config, document, (), problems)
         seen: set[str] = set()
         for err in exc.errors():
             path = tuple(p for p in err["loc"] if isinstance(p, str | int))
@@ -125,3 +129,35 @@ def warn_unknown_keys(node: BaseModel, path: KeyPath, problems: Problems) -> Non
             for i, child in enumerate(value):
                 if isinstance(child, BaseModel):
                     warn_unknown_keys(child, (*where, i), problems)
+
+
+def warn_unknown_raw(model: type[BaseModel], node: Any, path: KeyPath, problems: Problems) -> None:
+    """:func:`warn_unknown_keys` over the raw document, for when decoding failed: the
+    keys of ``node`` checked against ``model``'s fields, nested models followed through
+    ``X | None``, ``dict[str, X]`` and ``list[X]``; values of the wrong shape skipped."""
+    if not isinstance(node, dict):
+        return
+    fields = {info.alias or name: info for name, info in model.model_fields.items()}
+    for key, value in node.items():
+        info = fields.get(key)
+        if info is None:
+            problems.warn((*path, key), "unknown key; it is ignored (check the spelling)")
+            continue
+        _warn_raw_value(info.annotation, value, (*path, key), problems)
+
+
+def _warn_raw_value(annotation: Any, value: Any, path: KeyPath, problems: Problems) -> None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        warn_unknown_raw(annotation, value, path, problems)
+        return
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is dict and len(args) == 2 and isinstance(value, dict):
+        for key, child in value.items():
+            _warn_raw_value(args[1], child, (*path, key), problems)
+    elif origin is list and args and isinstance(value, list):
+        for i, child in enumerate(value):
+            _warn_raw_value(args[0], child, (*path, i), problems)
+    elif origin in (Union, UnionType):
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # ``X | None``
+            _warn_raw_value(options[0], value, path, problems)

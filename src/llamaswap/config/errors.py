@@ -24,17 +24,21 @@ def format_path(path: Sequence[str | int]) -> str:
 
 
 class ConfigError(Exception):
-    """The config cannot be used; ``errors`` holds one formatted line per problem."""
+    """The config cannot be used; ``errors`` holds one formatted line per problem.
 
-    def __init__(self, errors: list[str]) -> None:
+    ``warnings`` are the lines collected before loading gave up (an unknown key often
+    explains the error: a ``proxxy:`` typo leaves ``proxy`` at its default)."""
+
+    def __init__(self, errors: list[str], warnings: list[str] | None = None) -> None:
         super().__init__("\n".join(errors))
         self.errors = list(errors)
+        self.warnings = list(warnings or ())
 
     def __str__(self) -> str:
         return "\n".join(self.errors)
 
     def __repr__(self) -> str:
-        return f"ConfigError(errors={self.errors!r})"
+        return f"ConfigError(errors={self.errors!r}, warnings={self.warnings!r})"
 
 
 class Problems:
@@ -58,4 +62,4 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self.errors:
-            raise ConfigError(self.errors)
+            raise ConfigError(self.errors, self.warnings)

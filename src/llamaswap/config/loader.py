@@ -1,9 +1,10 @@
 """``load_config``: the whole pipeline of features.md §2.1, in order.
 
 sources + merge -> ``${env.X}`` (per file, in sources) -> macros and ports -> typed
-decode -> validation/normalisation -> warnings. Errors are collected through every
-stage that can still run (a type error stops before validation) and raised together
-as one ``ConfigError``; nothing is started.
+decode -> unknown-key warnings -> validation/normalisation. Errors are collected
+through every stage that can still run (a type error stops before validation) and
+raised together as one ``ConfigError``, which also carries the warnings collected so
+far; nothing is started.
 
 What consumers can rely on afterwards: ``models[id].id == id``; ``cmd``/``cmdStop``
 are comment-stripped and expanded (``${PID}`` kept); ``proxy`` is final; ``port`` is
@@ -63,6 +64,9 @@ def load_config(
     if config is None:
         problems.raise_if_any()
     assert config is not None
+    # Warnings first: an unknown key often explains an error below, so they travel
+    # with the ConfigError too.
+    warn_unknown_keys(config, (), problems)
     config.source_files = list(sources.files)
     _note_deprecations(config, problems)
     normalise_top_level(config, problems)
@@ -75,7 +79,6 @@ def load_config(
     validate_profiles(config, problems)
     resolve_preload(config, problems)
     problems.raise_if_any()
-    warn_unknown_keys(config, (), problems)
     return LoadedConfig(config=config, warnings=list(problems.warnings))
 
 

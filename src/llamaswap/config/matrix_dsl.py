@@ -194,7 +194,8 @@ def check_sets(
     """Every problem in ``sets``, each naming its set (``DslError.set_name``).
 
     An identifier is a var first, then a model ID; ``+name`` must name a set; references
-    must not form a cycle (checked only when everything else is fine)."""
+    must not form a cycle (every cycle among the sets that parse is reported, at the
+    reference that closes it, alongside the other problems)."""
     problems: list[DslError] = []
     roots: dict[str, Node] = {}
     for name, text in sets.items():
@@ -215,12 +216,8 @@ def check_sets(
                 column = columns.get("+" + node.name, 0)
                 message = f"set {_q(name)} references undefined set {_q(node.name)}"
                 problems.append(DslError(message, column, name))
-    if not problems:
-        try:
-            _topological(sets, roots)
-        except DslError as err:
-            problems.append(err)
-    return problems
+    _order, cycles = _topological(sets, roots)
+    return problems + cycles
 
 
 def compile_sets(
@@ -235,7 +232,7 @@ def compile_sets(
     memo: dict[str, list[frozenset[str]]] = {}
     total = 0
     result = []
-    for name in _topological(sets, roots):
+    for name in _topological(sets, roots)[0]:
         try:
             alternatives = _expand(roots[name], variables, memo)
         except DslError as err:
@@ -265,19 +262,31 @@ def _ident_columns(text: str) -> dict[str, int]:
     return columns
 
 
-def _topological(sets: Mapping[str, str], roots: Mapping[str, Node]) -> list[str]:
+def _topological(
+    sets: Mapping[str, str], roots: Mapping[str, Node]
+) -> tuple[list[str], list[DslError]]:
+    """Sets in dependency order, and one error per reference that closes a cycle (a
+    depth-first search meets every cycle through at least one such back reference).
+    References to sets that are undefined or did not parse are left out."""
     state: dict[str, int] = {}  # 1 visiting, 2 done
     order: list[str] = []
+    cycles: list[DslError] = []
 
     def visit(name: str) -> None:
         state[name] = 1
+        closed: set[str] = set()
         for node in walk(roots[name]):
-            if not isinstance(node, Ref) or state.get(node.name) == 2:
+            if not isinstance(node, Ref) or node.name not in roots:
+                continue
+            if state.get(node.name) == 2:
                 continue
             if state.get(node.name) == 1:
-                column = _ident_columns(sets[name]).get("+" + node.name, 0)
-                message = f"circular reference detected involving set {_q(node.name)}"
-                raise DslError(message, column, name)
+                if node.name not in closed:
+                    closed.add(node.name)
+                    column = _ident_columns(sets[name]).get("+" + node.name, 0)
+                    message = f"circular reference detected involving set {_q(node.name)}"
+                    cycles.append(DslError(message, column, name))
+                continue
             visit(node.name)
         state[name] = 2
         order.append(name)
@@ -285,7 +294,7 @@ def _topological(sets: Mapping[str, str], roots: Mapping[str, Node]) -> list[str
     for name in roots:
         if name not in state:
             visit(name)
-    return order
+    return order, cycles
 
 
 def _expand(

@@ -15,49 +15,35 @@ says, so ``/logs/stream/proxy`` and ``/logs/stream/upstream`` work even with ``n
 The monitors are built once per llama-swap run and outlive config reloads; the mode
 is fixed at start (llama-swap needs a restart to change it). Writes are synchronous
 and never wait on a reader: live subscribers drop what they cannot take
-(process/logs.py). Stdout itself is written synchronously, as llama-swap does.
+(process/logs.py), and stdout is written by its own thread (stdout_writer.py), so a
+stdout nobody reads never stalls the proxy.
 Like ``LogBuffer``, use from the event loop's thread only (observe/loghandler.py hands
 records from other threads over).
 """
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from collections.abc import Callable
 
 from llamaswap.process.logs import LogBuffer
+from llamaswap.stdout_writer import STDOUT
 
 LOG_TO_STDOUT = ("proxy", "upstream", "both", "none")
 """The valid ``logToStdout`` values; anything else falls back to ``proxy``."""
 
 
-def write_stdout(data: bytes) -> None:
-    """Our stdout, looked up per call (tests and embedders may replace ``sys.stdout``)."""
-    out = sys.stdout
-    if out is None:
-        return
-    with contextlib.suppress(OSError, ValueError):
-        buffer = getattr(out, "buffer", None)
-        if buffer is None:
-            out.write(data.decode("utf-8", errors="replace"))
-        else:
-            out.flush()  # anything print()ed earlier comes first
-            buffer.write(data)
-            buffer.flush()
-
-
 class LogMonitors:
     """``proxy``, ``upstream`` and ``combined``, wired for one ``logToStdout`` value.
 
-    ``stdout`` receives what ``combined`` passes on (None: nothing is printed).
+    ``stdout`` receives what ``combined`` passes on (None: nothing is printed); by
+    default the non-blocking process-wide writer.
     """
 
     def __init__(
         self,
         log_to_stdout: str = "proxy",
         *,
-        stdout: Callable[[bytes], None] | None = write_stdout,
+        stdout: Callable[[bytes], None] | None = STDOUT.write,
     ) -> None:
         self._stdout = stdout
         self._proxy_to_combined = True

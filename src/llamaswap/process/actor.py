@@ -83,6 +83,9 @@ class ProcessActor:
         self._shutdown_waiters: list[asyncio.Future[None]] = []
         self._shutting_down = False
         self._in_flight = 0
+        self._draining = False
+        """Retired by a reload: no new lease or start; stop at the last release."""
+        self._drain_timeout = 0.0
         self._last_use = 0.0
         self._ttl_timer: asyncio.TimerHandle | None = None
         self._force_timer: asyncio.TimerHandle | None = None
@@ -134,6 +137,8 @@ class ProcessActor:
                 self._on_acquire(msg)
             case c.Stop():
                 self._on_stop(msg)
+            case c.Drain():
+                self._on_drain(msg)
             case c.Shutdown():
                 self._on_shutdown(msg)
             case c.Release():
@@ -150,6 +155,8 @@ class ProcessActor:
     async def _on_ensure_ready(self, msg: c.EnsureReady) -> None:
         if self._shutting_down or self._state is S.SHUTDOWN:
             _fail(msg.reply, ProcessError(f"[{self._model_id}] shutdown"))
+        elif self._draining:
+            _fail(msg.reply, ProcessError(f"[{self._model_id}] stopped"))
         elif self._state is S.READY:
             _settle(msg.reply)
         elif self._state is S.STARTING:
@@ -163,7 +170,7 @@ class ProcessActor:
     def _on_acquire(self, msg: c.Acquire) -> None:
         if msg.reply.done():
             return
-        if self._state is not S.READY or self._child is None:
+        if self._state is not S.READY or self._child is None or self._draining:
             msg.reply.set_result(None)
             return
         self._in_flight += 1
@@ -181,6 +188,15 @@ class ProcessActor:
             self._begin_stop(msg.timeout, msg.reply)
         else:
             _settle(msg.reply)
+
+    def _on_drain(self, msg: c.Drain) -> None:
+        """In-flight requests finish first; the stop begins at the last release."""
+        self._draining = True
+        self._drain_timeout = msg.timeout
+        if self._state is S.READY and self._in_flight:
+            self._stop_waiters.append(msg.reply)
+        else:
+            self._on_stop(c.Stop(msg.timeout, msg.reply))
 
     def _on_shutdown(self, msg: c.Shutdown) -> None:
         self._shutdown_waiters.append(msg.reply)
@@ -208,6 +224,9 @@ class ProcessActor:
             raise RuntimeError(f"<{self._model_id}> lease released with nothing in flight")
         self._in_flight -= 1
         self._last_use = asyncio.get_running_loop().time()
+        if self._draining and not self._in_flight and self._state is S.READY:
+            self._begin_stop(self._drain_timeout, None)
+            return
         self._schedule_ttl()
 
     def _on_child_exited(self, msg: c.ChildExited) -> None:
@@ -231,6 +250,9 @@ class ProcessActor:
             )
             self._cancel_ttl()
         self._set_state(S.STOPPED)
+        waiters, self._stop_waiters = self._stop_waiters, []
+        for fut in waiters:  # a drain waiting for in-flight requests
+            _settle(fut)
 
     def _on_health_done(self, msg: c.HealthDone) -> None:
         if msg.child is not self._child or self._state is not S.STARTING:
@@ -366,7 +388,7 @@ class ProcessActor:
         self._cancel_ttl()
         while not self._inbox.empty():
             msg = self._inbox.get_nowait()
-            if isinstance(msg, c.EnsureReady | c.Acquire | c.Stop | c.Shutdown):
+            if isinstance(msg, c.EnsureReady | c.Acquire | c.Stop | c.Drain | c.Shutdown):
                 self._answer_closed(msg)
         for held in self._deferred:
             self._answer_closed(held)

@@ -14,12 +14,12 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from llamaswap.process.groups import parent_death_preexec, signal_group
 from llamaswap.process.logs import LogBuffer
 from llamaswap.process.registry import register_group, unregister_group
+from llamaswap.stdout_writer import STDOUT
 
 log = logging.getLogger("llamaswap.process")
 
@@ -34,12 +34,6 @@ def build_env(entries: Sequence[str], base: Mapping[str, str] | None = None) -> 
         else:
             log.warning("ignoring env entry without KEY=: %r", entry)
     return env
-
-
-def _echo(data: bytes) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
 
 
 class _ChildProtocol(asyncio.SubprocessProtocol):
@@ -58,7 +52,7 @@ class _ChildProtocol(asyncio.SubprocessProtocol):
         chunk = data.encode() if isinstance(data, str) else data
         self.logs.write(chunk)
         if self.echo:
-            _echo(chunk)
+            STDOUT.write(chunk)  # queued: a stalled stdout must not stall the loop
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         self.pipe_closed.set()

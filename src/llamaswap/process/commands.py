@@ -35,6 +35,14 @@ class Stop:
 
 
 @dataclass(frozen=True, slots=True)
+class Drain:
+    """Stop once nothing is in flight, refusing new leases meanwhile (reload retirement)."""
+
+    timeout: float
+    reply: asyncio.Future[None]
+
+
+@dataclass(frozen=True, slots=True)
 class Shutdown:
     timeout: float
     reply: asyncio.Future[None]
@@ -66,5 +74,5 @@ class TtlCheck:
     child: Child
 
 
-Command = EnsureReady | Acquire | Stop | Shutdown
+Command = EnsureReady | Acquire | Stop | Drain | Shutdown
 Message = Command | Release | ChildExited | HealthDone | StopDone | TtlCheck

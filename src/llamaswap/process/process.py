@@ -125,6 +125,16 @@ class Process:
         t = self._unload_timeout if timeout is None else timeout
         await self._ask(lambda reply: c.Stop(t, reply))
 
+    async def drain(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 (a grace)
+        """Stop once in-flight requests finished; no new lease or start from now on.
+
+        For a process a reload retires (design.md deviation 1): its requests are never
+        cut. ``None`` means the unload timeout."""
+        if self._actor.closed:
+            return
+        t = self._unload_timeout if timeout is None else timeout
+        await self._ask(lambda reply: c.Drain(t, reply))
+
     async def shutdown(self, timeout: float) -> None:  # noqa: ASYNC109 (a grace)
         """Stop within ``timeout`` (SIGKILL at the deadline) and end the actor for good."""
         if self._actor.closed:

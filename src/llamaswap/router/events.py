@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from llamaswap.config.schema import Config
 from llamaswap.errors import LlamaSwapError
 from llamaswap.process.state import ProcessState
+from llamaswap.router.planners.base import SwapPlanner
+from llamaswap.router.reload_plan import ReloadPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +88,13 @@ class Tick:
 
 @dataclass(frozen=True, slots=True)
 class Reload:
-    """A new config was accepted (the reload work builds on this seam)."""
+    """A new, valid config: keep unchanged processes, retire the rest (reload_plan.py).
+
+    ``done`` receives the plan once the run loop applied it."""
 
     config: Config = field(compare=False)
+    planner: SwapPlanner = field(compare=False)
+    done: asyncio.Future[ReloadPlan] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from llamaswap.router.events import (
 )
 from llamaswap.router.loop_effects import LoopEffects
 from llamaswap.router.planners.base import SwapPlanner
+from llamaswap.router.reload_plan import ReloadPlan, plan_reload
 from llamaswap.router.scheduler import Scheduler
 from llamaswap.router.ticket import LocalTicket
 
@@ -66,19 +67,9 @@ class LocalRouter:
         self._name = planner.name
         self._on_process_state = on_process_state
         self._clock = clock
+        self._upstream_log = upstream_log
         self._processes: dict[str, Process] = {
-            model_id: Process(
-                model_id,
-                model,
-                health_check_timeout=config.health_check_timeout,
-                unload_timeout=config.effective_unload_timeout(model_id),
-                ttl=config.effective_ttl(model_id),
-                on_state_change=self._state_changed,
-                logs=None if upstream_log is None else LogBuffer(downstream=upstream_log.write),
-                echo_to_stdout=upstream_log is None
-                and config.log_to_stdout in ("upstream", "both"),
-            )
-            for model_id, model in config.models.items()
+            model_id: self._new_process(model_id) for model_id in config.models
         }
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._tickets: dict[int, LocalTicket] = {}
@@ -99,6 +90,24 @@ class LocalRouter:
         self._shutting_down = False
         self._closed = False
 
+    def _new_process(self, model_id: str, logs: LogBuffer | None = None) -> Process:
+        """A stopped process for ``model_id`` of the current config; ``logs``: the
+        history of the process it replaces after a reload."""
+        config = self._config
+        upstream_log = self._upstream_log
+        if logs is None and upstream_log is not None:
+            logs = LogBuffer(downstream=upstream_log.write)
+        return Process(
+            model_id,
+            config.models[model_id],
+            health_check_timeout=config.health_check_timeout,
+            unload_timeout=config.effective_unload_timeout(model_id),
+            ttl=config.effective_ttl(model_id),
+            on_state_change=self._state_changed,
+            logs=logs,
+            echo_to_stdout=upstream_log is None and config.log_to_stdout in ("upstream", "both"),
+        )
+
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -106,6 +115,27 @@ class LocalRouter:
         for process in self._processes.values():
             process.start()
         self._loop_task = asyncio.create_task(self._run(), name=f"router-{self._name}")
+        self._start_preload()
+
+    async def reload(self, config: Config, planner: SwapPlanner) -> ReloadPlan:
+        """Switch to ``config`` (already loaded and valid) in the run loop: unchanged
+        models keep their process, the rest are drained and stopped, then the preload
+        hook runs again (design.md deviation 1, router.md §3 TARGET)."""
+        if self._shutting_down:
+            raise self._closed_error()
+        done: asyncio.Future[ReloadPlan] = asyncio.get_running_loop().create_future()
+        if not self._post(Reload(config, planner, done)):
+            raise self._closed_error()
+        plan = await done
+        if self._preload is not None:
+            self._preload.cancel()
+            await asyncio.gather(self._preload, return_exceptions=True)
+            self._preload = None
+        if not self._shutting_down:
+            self._start_preload()
+        return plan
+
+    def _start_preload(self) -> None:
         preload = [m for m in self._config.hooks.on_startup.preload if m in self._processes]
         if preload:
             self._preload = asyncio.create_task(self._run_preload(preload), name="preload")
@@ -122,14 +152,22 @@ class LocalRouter:
             self._post(Shutdown(done))
             await done
         budget = timeout if timeout > 0 else float(self._config.health_check_timeout)
+        retiring = self._effects.retiring()
+        processes = [*self._processes.values(), *(p for _t, p in retiring)]
         results = await asyncio.gather(
-            *(p.shutdown(budget) for p in self._processes.values()), return_exceptions=True
+            *(p.shutdown(budget) for p in processes), return_exceptions=True
         )
-        for model_id, result in zip(self._processes, results, strict=True):
+        for process, result in zip(processes, results, strict=True):
             if isinstance(result, BaseException):
-                log.warning("router: shutting down %s failed: %s", model_id, result)
+                log.warning("router: shutting down %s failed: %s", process.model_id, result)
         self._closed = True
-        tasks = [self._loop_task, self._ticker, self._preload, *self._effects.swap_tasks()]
+        tasks = [
+            self._loop_task,
+            self._ticker,
+            self._preload,
+            *self._effects.swap_tasks(),
+            *(t for t, _p in retiring),
+        ]
         for task in tasks:
             if task is not None:
                 task.cancel()
@@ -165,9 +203,10 @@ class LocalRouter:
         if process is None:
             raise NotFound("no local server found for requested model")
         event = Request(next(self._ids), request.model_id, self._clock(), request.profile)
+        model_id = request.model_id
         ticket = LocalTicket(
             event,
-            process,
+            lambda: self._processes.get(model_id),
             self._post,
             self._closed_error,
             ready_at_admission=process.state is ProcessState.READY,
@@ -229,7 +268,7 @@ class LocalRouter:
             case Unload():
                 await self._on_unload(event)
             case Reload():
-                log.warning("router: reload not supported yet; the running config stays")
+                await self._on_reload(event)
             case Shutdown():
                 scheduler.on_shutdown()
                 if event.done is not None:
@@ -246,6 +285,44 @@ class LocalRouter:
             raise
         if event.done is not None and not event.done.done():
             event.done.set_result(None)
+
+    async def _on_reload(self, event: Reload) -> None:
+        """Abandon every swap (its waiters are decided again), retire the processes the
+        plan does not keep, create the new ones, then hand the scheduler the new rules."""
+        try:
+            config = event.config
+            running = {m for m, p in self._processes.items() if p.state.is_running}
+            plan = plan_reload(self._config, config, running, event.planner)
+            await self._effects.cancel_swaps()
+            previous = dict(self._processes)
+            for model_id in sorted(plan.retire):
+                self._effects.retire(previous[model_id])
+            self._config = config
+            self._name = event.planner.name
+            fifo = config.routing.scheduler.settings.fifo
+            self._max_wait = fifo.max_wait
+            self._processes.clear()  # in place: LoopEffects shares this map
+            for model_id in config.models:
+                if model_id in plan.keep:
+                    self._processes[model_id] = previous[model_id]
+                else:
+                    old = previous.get(model_id)
+                    process = self._new_process(model_id, None if old is None else old.logs)
+                    self._processes[model_id] = process
+                    process.start()
+            self.scheduler.on_reload(
+                event.planner,
+                limits={m: config.effective_concurrency_limit(m) for m in config.models},
+                priority=fifo.priority,
+                max_wait=fifo.max_wait,
+            )
+            log.info("router: reload plan: %s", plan.describe())
+        except BaseException as exc:
+            if event.done is not None and not event.done.done():
+                event.done.set_exception(exc)
+            raise
+        if event.done is not None and not event.done.done():
+            event.done.set_result(plan)
 
     # --- helpers -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ class LoopEffects:
         self._post = post
         self._clock = clock
         self._swaps: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        self._retiring: dict[asyncio.Task[None], Process] = {}
 
     def now(self) -> float:
         return self._clock()
@@ -72,16 +73,46 @@ class LoopEffects:
     def swap_tasks(self) -> list[asyncio.Task[None]]:
         return [task for _model, task in self._swaps.values()]
 
-    async def cancel_swaps(self, targets: Set[str]) -> None:
-        """Abandon swaps to ``targets`` (an unload wins over a start in progress)."""
-        tasks = [task for model, task in self._swaps.values() if model in targets]
+    async def cancel_swaps(self, targets: Set[str] | None = None) -> None:
+        """Abandon swaps to ``targets``, or every swap (an unload wins over a start in
+        progress; a reload decides every waiting request again)."""
+        tasks = [
+            task for model, task in self._swaps.values() if targets is None or model in targets
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    # --- retirement (a reload replaced or removed a process) --------------------------
+
+    def retire(self, process: Process) -> None:
+        """Drain ``process`` (its in-flight requests finish), stop it with its
+        ``unloadTimeout`` and end its actor, in a tracked task."""
+        task = asyncio.create_task(self._retire(process), name=f"retire-{process.model_id}")
+        self._retiring[task] = process
+        task.add_done_callback(lambda t: self._retiring.pop(t, None))
+
+    def retiring(self) -> list[tuple[asyncio.Task[None], Process]]:
+        return list(self._retiring.items())
+
+    async def _retire(self, process: Process) -> None:
+        was_running = process.state.is_running  # advisory: only chooses the log line
+        try:
+            await process.drain()
+            await process.aclose()
+        except Exception:
+            log.exception("router: retiring %s failed", process.model_id)
+        else:
+            if was_running:
+                log.info("router: previous process of %s stopped after reload", process.model_id)
+
     async def _swap(self, model_id: str, evict: frozenset[str], swap_id: int) -> None:
         error: LlamaSwapError | None = None
         try:
+            if self._retiring:
+                # Retired processes may hold the target's port or the memory it needs:
+                # every load waits for them, as a swap waits for a busy model to drain.
+                await asyncio.wait(set(self._retiring))
             if evict:
                 ordered = sorted(evict)
                 results = await asyncio.gather(

@@ -184,6 +184,38 @@ class Scheduler:
         await self._effects.stop_processes(event.targets, event.timeout)
         self._drain()
 
+    def on_reload(
+        self,
+        planner: SwapPlanner,
+        *,
+        limits: Mapping[str, int],
+        priority: Mapping[str, int],
+        max_wait: float,
+    ) -> None:
+        """A new config was accepted (design.md deviation 1). The run loop has abandoned
+        every swap in progress; their waiters and the queued requests are decided again,
+        by arrival, under the new planner, limits and priority. Requests for models the
+        new config lacks fail. Counters of in-flight requests carry over (also for
+        removed models, until their requests end)."""
+        pending = [w for active in self._active.values() for w in active.waiters]
+        pending += self._queue.snapshot()
+        pending.sort(key=lambda r: (r.arrived, r.id))
+        self._active.clear()
+        self._planner = planner
+        self._limits = dict(limits)
+        self._max_wait = max_wait
+        for model_id in self._limits:
+            self._reserved.setdefault(model_id, 0)
+            self._in_flight.setdefault(model_id, 0)
+        self._queue = WaitQueue(priority, self._effects)
+        for request in pending:
+            if request.model_id in self._limits:
+                self._queue.add(request)
+            else:
+                error = NotFound(f"model {request.model_id} was removed by a config reload")
+                self._fail(request, error)
+        self._drain()
+
     def on_shutdown(self) -> None:
         """router.md §2.15: every waiter and queued request gets ``is shutting down``;
         so does every later request. Stopping processes is the run loop's job."""
@@ -253,7 +285,8 @@ class Scheduler:
     # --- helpers -----------------------------------------------------------------------
 
     def _running(self, model_id: str) -> frozenset[str]:
-        """Live processes plus the targets of other active swaps."""
+        """Live processes plus the targets of other active swaps (configured models
+        only: a model a reload removed is draining and no planner knows it)."""
         live = {m for m in self._limits if self._effects.state(m).is_running}
         live.update(m for m in self._active if m != model_id)
         return frozenset(live)

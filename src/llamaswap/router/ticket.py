@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from llamaswap.errors import LlamaSwapError
+from llamaswap.errors import LlamaSwapError, NotFound
 from llamaswap.router.api import QueuePositionCallback, ServeLease
 from llamaswap.router.events import Cancel, Event, Request, Requeue, ServeDone
 
@@ -32,13 +32,18 @@ class LeaseSource(Protocol):
     async def acquire(self) -> Lease | None: ...
 
 
+LeaseSourceLookup = Callable[[], LeaseSource | None]
+"""The model's current process, looked up at each lease attempt: a reload may have
+replaced it (None: the reload removed the model)."""
+
+
 class LocalTicket:
     """Implements ``router.api.Ticket``; created by ``LocalRouter.admit``."""
 
     def __init__(
         self,
         request: Request,
-        process: LeaseSource,
+        process: LeaseSourceLookup,
         post: Callable[[Event], bool],
         closed_error: Callable[[], LlamaSwapError],
         *,
@@ -108,7 +113,10 @@ class LocalTicket:
             self._notify(self._position)
         while True:
             await self._grant
-            lease = await self._process.acquire()
+            process = self._process()
+            if process is None:
+                raise NotFound(f"model {self.request.model_id} was removed by a config reload")
+            lease = await process.acquire()
             if lease is not None:
                 self._lease = lease
                 return lease

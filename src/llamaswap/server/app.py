@@ -6,8 +6,8 @@ its upstream request, queue slot or serve lease) when the client hangs up; aioht
 own access log is replaced by llama-swap's (``access_log.py``).
 Middlewares, outermost first: access log, CORS preflight, API keys (only when
 ``apiKeys`` is set), error rendering.
-Shutdown: ``on_shutdown`` ends live loading streams, log streams and websockets and
-closes the peer gate; cleanup closes upstream and peer sessions.
+Shutdown: ``on_shutdown`` ends log streams and websockets and closes the peer gate
+(loading streams drain like any request); cleanup closes upstream and peer sessions.
 """
 
 from __future__ import annotations
@@ -36,21 +36,13 @@ from llamaswap.server.cors import cors_preflight_middleware
 from llamaswap.server.errors import error_middleware
 from llamaswap.server.keys import (
     CLIENTS,
-    CONFIG,
-    IGNORE_PATHS,
-    LOADING_STREAMS,
+    LIVE,
     PEER_CLIENTS,
-    PEERS,
-    PROFILES,
     ROUTER,
-    SELECTORS,
     WEBSOCKETS,
 )
-from llamaswap.server.loading import LoadingStreams
-from llamaswap.server.peer_routes import PeerDirectory
+from llamaswap.server.live import LiveConfig
 from llamaswap.server.peers import PeerClients
-from llamaswap.server.profiles import ActiveProfile
-from llamaswap.server.selectors import Selectors
 from llamaswap.server.websocket import WebSockets
 
 
@@ -62,16 +54,17 @@ async def _upstream_clients(app: web.Application) -> AsyncIterator[None]:
 
 async def _end_long_lived(app: web.Application) -> None:
     app[PEER_CLIENTS].closing = True
-    app[LOADING_STREAMS].abort_all()
     await app[WEBSOCKETS].close_all()
 
 
-def middlewares(config: Config) -> list[Middleware]:
-    chain: list[Middleware] = [access_log_middleware, cors_preflight_middleware]
-    if config.api_keys:
-        chain.append(auth_middleware(config.api_keys))
-    chain.append(error_middleware)
-    return chain
+def middlewares(live: LiveConfig) -> list[Middleware]:
+    """The API-key check is always installed: a reload may add or remove ``apiKeys``."""
+    return [
+        access_log_middleware,
+        cors_preflight_middleware,
+        auth_middleware(lambda: live.api_keys),
+        error_middleware,
+    ]
 
 
 def build_app(
@@ -79,20 +72,19 @@ def build_app(
 ) -> web.Application:
     """The llama-swap HTTP API for ``config``, dispatching through ``router``.
 
+    A reload installs a new config with ``app[LIVE].swap(config)`` (server/live.py)
+    after the router accepted it; the app object itself never changes.
+
     ``monitors``: the log monitors behind ``/logs*``, the ones our logging and the
     router's processes write to; by default new, unconnected ones (tests).
     """
-    app = web.Application(middlewares=middlewares(config), client_max_size=0)
-    app[CONFIG] = config
+    live = LiveConfig(config)
+    app = web.Application(middlewares=middlewares(live), client_max_size=0)
+    app[LIVE] = live
     app[ROUTER] = router
-    app[CLIENTS] = UpstreamClients(config)
-    app[PEERS] = PeerDirectory(config)
-    app[PEER_CLIENTS] = PeerClients(config)
-    app[LOADING_STREAMS] = LoadingStreams()
+    app[CLIENTS] = UpstreamClients(lambda: live.config)
+    app[PEER_CLIENTS] = PeerClients(lambda: live.config)
     app[WEBSOCKETS] = WebSockets()
-    app[IGNORE_PATHS] = passthrough.compile_ignore_paths(config.upstream.ignore_paths)
-    app[PROFILES] = ActiveProfile(config)
-    app[SELECTORS] = Selectors(config)
     management.add_routes(app)
     inference.add_routes(app)
     passthrough.add_routes(app)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -54,18 +54,19 @@ def unauthorized(request: web.BaseRequest) -> web.Response:
     return error_response(accept, 401, UNAUTHORIZED, headers=dict(CHALLENGE))
 
 
-def auth_middleware(api_keys: Iterable[str]) -> Middleware:
-    """A middleware that refuses requests without one of ``api_keys``.
+def auth_middleware(api_keys: Callable[[], frozenset[str]]) -> Middleware:
+    """A middleware that refuses requests without one of ``api_keys()``.
 
-    Install it only when keys are configured: without keys there is nothing to check.
+    The keys are read per request (a reload may change them); none means no check.
     It must sit after the CORS preflight (``OPTIONS`` is always open).
     """
-    keys = frozenset(api_keys)
 
     @web.middleware
     async def check_api_key(request: web.Request, handler: Handler) -> web.StreamResponse:
+        keys = api_keys()
         if (
-            request.path in OPEN_PATHS
+            not keys
+            or request.path in OPEN_PATHS
             or request.match_info.http_exception is not None
             or provided_key(request) in keys
         ):

@@ -8,6 +8,7 @@ decompression (gzip passes through byte-identical), no cookie jar (the client's 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import aiohttp
 
@@ -39,23 +40,43 @@ def new_session(timeouts: Timeouts) -> aiohttp.ClientSession:
     )
 
 
-class UpstreamClients:
-    """Sessions keyed by model ID, made on first use (they need the running loop)."""
+class SessionPool:
+    """One session per name and ``timeouts``, made on first use (they need the running
+    loop). A reload that changes a name's timeouts gets a new session; the old one keeps
+    serving the requests already using it and is closed with the pool at shutdown."""
 
-    def __init__(self, config: Config) -> None:
-        self._config = config
-        self._sessions: dict[str, aiohttp.ClientSession] = {}
+    def __init__(self) -> None:
+        self._sessions: dict[tuple[str, str], aiohttp.ClientSession] = {}
 
-    def session(self, model_id: str) -> aiohttp.ClientSession:
-        session = self._sessions.get(model_id)
+    def session(self, name: str, timeouts: Timeouts) -> aiohttp.ClientSession:
+        key = (name, timeouts.model_dump_json())
+        session = self._sessions.get(key)
         if session is None:
-            session = new_session(self._config.models[model_id].timeouts)
-            self._sessions[model_id] = session
+            session = new_session(timeouts)
+            self._sessions[key] = session
         return session
-
-    def header_timeout(self, model_id: str) -> float:
-        return float(self._config.models[model_id].timeouts.response_header)
 
     async def aclose(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+
+
+class UpstreamClients:
+    """Sessions for local models; ``config`` returns the current config (reloads)."""
+
+    def __init__(self, config: Callable[[], Config]) -> None:
+        self._config = config
+        self._pool = SessionPool()
+
+    def _timeouts(self, model_id: str) -> Timeouts:
+        model = self._config().models.get(model_id)
+        return Timeouts() if model is None else model.timeouts  # removed by a reload
+
+    def session(self, model_id: str) -> aiohttp.ClientSession:
+        return self._pool.session(model_id, self._timeouts(model_id))
+
+    def header_timeout(self, model_id: str) -> float:
+        return float(self._timeouts(model_id).response_header)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()

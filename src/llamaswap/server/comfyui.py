@@ -14,7 +14,7 @@ from aiohttp import web
 from llamaswap.errors import Conflict, NotFound
 from llamaswap.process.state import ProcessState
 from llamaswap.router.api import RequestInfo
-from llamaswap.server.keys import CONFIG, ROUTER
+from llamaswap.server.keys import LIVE, ROUTER
 from llamaswap.server.passthrough import read_body
 from llamaswap.server.serve import serve, serve_websocket
 from llamaswap.server.websocket import is_websocket_upgrade
@@ -33,7 +33,7 @@ async def handle_comfyui_redirect(request: web.Request) -> web.StreamResponse:
 
 async def handle_comfyui(request: web.Request) -> web.StreamResponse:
     router = request.app[ROUTER]
-    if COMFYUI_MODEL not in request.app[CONFIG].models or not router.handles(COMFYUI_MODEL):
+    if COMFYUI_MODEL not in request.app[LIVE].config.models or not router.handles(COMFYUI_MODEL):
         raise NotFound(f"local model {COMFYUI_MODEL} not found")
     raw_path, _, query = request.raw_path.partition("?")
     rest = raw_path[len(PREFIX) :]

@@ -9,13 +9,13 @@ upstream are never touched. Deviation 8: unregistered paths get the envelope too
 from __future__ import annotations
 
 import html
-import json
 import logging
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from llamaswap.errors import LlamaSwapError
+from llamaswap.server import gojson
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def error_object(status: int, message: str, code: str | None = None) -> dict[str
 
 def error_envelope(status: int, message: str, code: str | None = None) -> bytes:
     body = {"src": "llama-swap", "error": error_object(status, message, code)}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return gojson.encode(body)
 
 
 def error_response(

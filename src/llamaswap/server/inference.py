@@ -18,7 +18,7 @@ from llamaswap.errors import NotFound
 from llamaswap.router.api import RequestInfo
 from llamaswap.server.body import BufferedBody, RequestBody, SpooledBody
 from llamaswap.server.extract import Extracted, extract
-from llamaswap.server.keys import CONFIG, PEER_CLIENTS, PEERS, ROUTER
+from llamaswap.server.keys import LIVE, PEER_CLIENTS, ROUTER
 from llamaswap.server.peers import forward_to_peer, rewrite_for_peer
 from llamaswap.server.rewrite import Resolved, resolve_name, rewrite_json
 from llamaswap.server.selectors import Choice
@@ -68,7 +68,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _rewrite_body(request: web.Request, ext: Extracted, resolved: Resolved) -> RequestBody:
-    model = request.app[CONFIG].models[resolved.model_id]
+    model = request.app[LIVE].config.models[resolved.model_id]
     if ext.json_body is not None:
         data = rewrite_json(model, resolved, ext.json_body)
         return ext.body if data is None else BufferedBody(data)
@@ -83,7 +83,7 @@ def _rewrite_body(request: web.Request, ext: Extracted, resolved: Resolved) -> R
 
 async def _dispatch(request: web.Request, strip_prefix: str) -> web.StreamResponse:
     arrived = time.monotonic()
-    config = request.app[CONFIG]
+    config = request.app[LIVE].config
     ext = await extract(request)
     choice: Choice | None = None
     try:
@@ -111,7 +111,7 @@ async def _dispatch(request: web.Request, strip_prefix: str) -> web.StreamRespon
 
 async def _dispatch_peer(request: web.Request, ext: Extracted, path_qs: str) -> web.StreamResponse:
     """Not a local model: a peer's, else llama-swap's 404 ``no router for requested model``."""
-    route = request.app[PEERS].resolve(ext.model)
+    route = request.app[LIVE].peers.resolve(ext.model)
     if route is None:
         raise NotFound(NO_ROUTER)
     content_type = request.headers.get("Content-Type", "")

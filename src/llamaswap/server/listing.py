@@ -15,7 +15,8 @@ from aiohttp import web
 
 from llamaswap.config.schema import Config
 from llamaswap.process.state import ProcessState
-from llamaswap.server.keys import CONFIG, PEERS, PROFILES, ROUTER, SELECTORS
+from llamaswap.server.gojson import json_response
+from llamaswap.server.keys import LIVE, ROUTER
 from llamaswap.server.peer_routes import PeerDirectory
 from llamaswap.server.peers import peer_model_record
 
@@ -98,20 +99,20 @@ def model_records(
 
 async def handle_running(request: web.Request) -> web.Response:
     states = request.app[ROUTER].states()
-    return web.json_response({"running": running_entries(request.app[CONFIG], states)})
+    return json_response({"running": running_entries(request.app[LIVE].config, states)})
 
 
 async def handle_models(request: web.Request) -> web.Response:
     app = request.app
     states = app[ROUTER].states()
     created = int(time.time())
-    config = app[CONFIG]
-    data = model_records(config, states, created, app[PEERS])
-    if app[SELECTORS]:
-        data.extend(app[SELECTORS].records(states, created))
-    profiles = app[PROFILES]
+    config = app[LIVE].config
+    data = model_records(config, states, created, app[LIVE].peers)
+    if app[LIVE].selectors:
+        data.extend(app[LIVE].selectors.records(states, created))
+    profiles = app[LIVE].profiles
     if profiles.active is not None:
-        peers = app[PEERS]
+        peers = app[LIVE].peers
 
         def exists(name: str) -> bool:
             """A model ID, alias, selector or peer model (FQN or bare) by that name."""
@@ -123,7 +124,7 @@ async def handle_models(request: web.Request) -> web.Response:
 
         data.extend(profiles.records(config, states, created, exists))
     data.sort(key=lambda r: str(r["id"]))
-    resp = web.json_response({"object": "list", "data": data})
+    resp = json_response({"object": "list", "data": data})
     origin = request.headers.get("Origin")
     if origin:
         resp.headers["Access-Control-Allow-Origin"] = origin

@@ -6,6 +6,10 @@ at once; the waiting is shown in ``reasoning_content`` deltas (the header typed 
 arrives the ``Done!`` trailer is written and the upstream's body follows unchanged, so
 no upstream byte ever waits behind loading text. Any later error, including an
 upstream non-200 answer, is one final SSE ``error`` event and ``data: [DONE]``.
+
+At shutdown a loading stream drains like any other request (router.md §2.15): it
+gets the upstream's answer if the model becomes ready in time, else the router's
+``is shutting down`` error as that final event.
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from llamaswap.errors import LlamaSwapError, ServiceUnavailable
+from llamaswap.errors import LlamaSwapError
 from llamaswap.router.api import ServeLease, Ticket
+from llamaswap.server import gojson
 from llamaswap.server.errors import error_object
 from llamaswap.server.keys import BODY_BYTES
 from llamaswap.server.proxy import copy_body
@@ -38,13 +42,13 @@ SendUpstream = Callable[[ServeLease], Awaitable[aiohttp.ClientResponse]]
 
 def reasoning_event(text: str) -> bytes:
     delta = {"choices": [{"delta": {"reasoning_content": text}}]}
-    return b"data: " + json.dumps(delta, ensure_ascii=False).encode() + b"\n\n"
+    return b"data: " + gojson.encode(delta) + b"\n\n"
 
 
 def error_event(status: int, message: str, code: str | None = None) -> bytes:
     err = error_object(status, message, code)
     payload = {"error": {"message": err["message"], "type": err["type"], "code": err["code"]}}
-    return b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\ndata: [DONE]\n\n"
+    return b"data: " + gojson.encode(payload) + b"\n\ndata: [DONE]\n\n"
 
 
 def done_trailer(seconds: float) -> bytes:
@@ -68,7 +72,7 @@ def upstream_error_message(status: int, body: bytes) -> str:
 
 
 class LoadingStream:
-    """One loading-state response; registered so shutdown can end it."""
+    """One loading-state response."""
 
     def __init__(self, request: web.Request, model_id: str, arrived: float) -> None:
         self._request = request
@@ -82,14 +86,8 @@ class LoadingStream:
                 "X-Accel-Buffering": "no",
             },
         )
-        self._abort: asyncio.Future[LlamaSwapError] = asyncio.get_running_loop().create_future()
         self._position: int | None = None
         self._shown_position: int | None = None
-
-    def abort(self, error: LlamaSwapError) -> None:
-        """End the wait with ``error`` (shutdown); no-op once the lease was granted."""
-        if not self._abort.done():
-            self._abort.set_result(error)
 
     async def _write(self, data: bytes) -> None:
         """Write loading text, counted for the access log like upstream bytes."""
@@ -127,17 +125,14 @@ class LoadingStream:
         now = time.monotonic()
         next_dot = now + DOT_INTERVAL
         next_remark = now + random.uniform(2, 5)
-        waiters: set[asyncio.Future[Any]] = {lease_task, self._abort}
         try:
             # The first piece goes out at once: the client sees the loader immediately.
             await self._write(reasoning_event(pending.popleft()))
             while True:
                 delay = TYPE_INTERVAL if pending else max(0.0, next_dot - time.monotonic())
-                await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({lease_task}, timeout=delay)
                 if lease_task.done():
                     return lease_task.result()
-                if self._abort.done():
-                    raise self._abort.result()
                 if pending:
                     await self._write(reasoning_event(pending.popleft()))
                     continue
@@ -164,20 +159,3 @@ class LoadingStream:
 
 def _pieces(text: str, size: int = 5) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
-
-
-class LoadingStreams:
-    """The live loading streams, so ``on_shutdown`` can end them instead of waiting."""
-
-    def __init__(self) -> None:
-        self._streams: set[LoadingStream] = set()
-
-    def add(self, stream: LoadingStream) -> None:
-        self._streams.add(stream)
-
-    def discard(self, stream: LoadingStream) -> None:
-        self._streams.discard(stream)
-
-    def abort_all(self) -> None:
-        for stream in list(self._streams):
-            stream.abort(ServiceUnavailable("llama-swap is shutting down"))

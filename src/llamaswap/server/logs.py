@@ -16,7 +16,7 @@ from aiohttp import web
 from llamaswap.errors import BadRequest
 from llamaswap.observe.logmon import LogMonitors
 from llamaswap.process.logs import LogBuffer, LogSubscription
-from llamaswap.server.keys import BODY_BYTES, CONFIG, LOG_MONITORS, LOG_STREAMS, ROUTER
+from llamaswap.server.keys import BODY_BYTES, LIVE, LOG_MONITORS, LOG_STREAMS, ROUTER
 
 INVALID_LOGGER = "invalid logger. Use 'proxy', 'upstream' or a model's ID"
 NO_HISTORY = "no-history"
@@ -69,7 +69,7 @@ def select_log(app: web.Application, name: str) -> LogBuffer:
         return monitors.proxy
     if name == "upstream":
         return monitors.upstream
-    config, router = app[CONFIG], app[ROUTER]
+    config, router = app[LIVE].config, app[ROUTER]
     segments = name.split("/")
     for k in range(len(segments), 0, -1):
         model_id = config.resolve_model("/".join(segments[:k]))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from llamaswap.errors import NotFound
-from llamaswap.server.keys import CONFIG, ROUTER
+from llamaswap.server.gojson import json_response
+from llamaswap.server.keys import LIVE, ROUTER
 
 
 async def handle_health(request: web.Request) -> web.Response:
@@ -24,12 +25,12 @@ async def handle_unload_all_legacy(request: web.Request) -> web.Response:
 
 async def handle_unload_all(request: web.Request) -> web.Response:
     await request.app[ROUTER].unload(None)
-    return web.json_response({"msg": "ok"})
+    return json_response({"msg": "ok"})
 
 
 async def handle_unload_one(request: web.Request) -> web.Response:
     name = request.match_info["model"]
-    model_id = request.app[CONFIG].resolve_model(name)
+    model_id = request.app[LIVE].config.resolve_model(name)
     router = request.app[ROUTER]
     if model_id is None or not router.handles(model_id):
         raise NotFound("model not found")

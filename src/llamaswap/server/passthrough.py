@@ -19,15 +19,7 @@ from llamaswap.process.state import ProcessState
 from llamaswap.router.api import RequestInfo
 from llamaswap.server.body import BufferedBody, RequestBody, StreamedBody
 from llamaswap.server.extract import NO_MODEL
-from llamaswap.server.keys import (
-    CONFIG,
-    IGNORE_PATHS,
-    PEER_CLIENTS,
-    PEERS,
-    PROFILES,
-    ROUTER,
-    WEBSOCKETS,
-)
+from llamaswap.server.keys import LIVE, PEER_CLIENTS, ROUTER, WEBSOCKETS
 from llamaswap.server.peer_routes import PeerPathTarget
 from llamaswap.server.peers import forward_to_peer, peer_headers, peer_url
 from llamaswap.server.rewrite import UpstreamTarget, split_upstream_path
@@ -55,10 +47,10 @@ async def read_body(request: web.Request) -> RequestBody:
 
 def _target(request: web.Request, tail: str) -> UpstreamTarget | PeerPathTarget | None:
     """The longer of the local and the peer match (a tie goes to the local model)."""
-    local = split_upstream_path(request.app[CONFIG], tail)
+    local = split_upstream_path(request.app[LIVE].config, tail)
     if local is not None and not request.app[ROUTER].handles(local.resolved.model_id):
         local = None
-    peer = request.app[PEERS].split_path(tail)
+    peer = request.app[LIVE].peers.split_path(tail)
     if peer is None:
         return local
     if local is None or len(peer.rest) < len(local.rest):
@@ -69,7 +61,7 @@ def _target(request: web.Request, tail: str) -> UpstreamTarget | PeerPathTarget 
 async def handle_upstream(request: web.Request) -> web.StreamResponse:
     raw_path, _, query = request.raw_path.partition("?")
     tail = raw_path[len(PREFIX) :]
-    profiles = request.app[PROFILES]
+    profiles = request.app[LIVE].profiles
     if profiles.active is not None:
         pinned = profiles.rewrite_upstream_tail(tail)
         if pinned == "":
@@ -87,7 +79,7 @@ async def handle_upstream(request: web.Request) -> web.StreamResponse:
     if isinstance(target, PeerPathTarget):
         return await _to_peer(request, target, path_qs)
     model_id = target.resolved.model_id
-    if any(p.search(target.rest) for p in request.app[IGNORE_PATHS]) and (
+    if any(p.search(target.rest) for p in request.app[LIVE].ignore_paths) and (
         request.app[ROUTER].state(model_id) is not ProcessState.READY
     ):
         raise Conflict(f"model {model_id} is not loaded; path matches upstream.ignorePaths")

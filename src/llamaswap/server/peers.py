@@ -9,7 +9,7 @@ reached is a 502 ``peer proxy error: <err>``.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -17,10 +17,10 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from llamaswap.config.schema import Config
+from llamaswap.config.schema import Config, Timeouts
 from llamaswap.errors import UnspecificError
 from llamaswap.server.body import BufferedBody, RequestBody, SpooledBody
-from llamaswap.server.clients import new_session
+from llamaswap.server.clients import SessionPool
 from llamaswap.server.extract import Extracted
 from llamaswap.server.model_field import is_form, replace_form_model, replace_query_model
 from llamaswap.server.peer_routes import PeerRoute
@@ -35,20 +35,21 @@ _FORWARDED = ("X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto")
 class PeerClients:
     """One ``ClientSession`` per peer (its own ``timeouts``), and the shutdown gate."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Callable[[], Config]) -> None:
+        """``config`` returns the current config (a reload may change the peers)."""
         self._config = config
-        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._pool = SessionPool()
         self.closing = False
 
+    def _timeouts(self, peer_id: str) -> Timeouts:
+        peer = self._config().peers.get(peer_id)
+        return Timeouts() if peer is None else peer.timeouts  # removed by a reload
+
     def session(self, peer_id: str) -> aiohttp.ClientSession:
-        session = self._sessions.get(peer_id)
-        if session is None:
-            session = new_session(self._config.peers[peer_id].timeouts)
-            self._sessions[peer_id] = session
-        return session
+        return self._pool.session(peer_id, self._timeouts(peer_id))
 
     def header_timeout(self, peer_id: str) -> float:
-        return float(self._config.peers[peer_id].timeouts.response_header)
+        return float(self._timeouts(peer_id).response_header)
 
     def check_open(self) -> None:
         """New peer requests fail once shutdown began; in-flight ones are drained."""
@@ -56,8 +57,7 @@ class PeerClients:
             raise UnspecificError(SHUTTING_DOWN)
 
     async def aclose(self) -> None:
-        sessions, self._sessions = list(self._sessions.values()), {}
-        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+        await self._pool.aclose()
 
 
 def peer_headers(request: web.BaseRequest, body: RequestBody, route: PeerRoute) -> CIMultiDict[str]:

@@ -20,7 +20,8 @@ from aiohttp import web
 from llamaswap.config.schema import Config
 from llamaswap.errors import BadRequest, NotFound
 from llamaswap.process.state import ProcessState
-from llamaswap.server.keys import PROFILES
+from llamaswap.server.gojson import json_response
+from llamaswap.server.keys import LIVE
 
 ProfileListener = Callable[[str | None], None]
 """Called with the new active profile name (or None) after each change."""
@@ -124,7 +125,7 @@ class ActiveProfile:
 
 
 async def handle_list(request: web.Request) -> web.Response:
-    return web.json_response(request.app[PROFILES].api_listing())
+    return json_response(request.app[LIVE].profiles.api_listing())
 
 
 async def handle_activate(request: web.Request) -> web.Response:
@@ -140,9 +141,9 @@ async def handle_activate(request: web.Request) -> web.Response:
     name = body["name"]
     if name is not None and not isinstance(name, str):
         raise BadRequest("profile name must be a string or null")
-    profiles = request.app[PROFILES]
+    profiles = request.app[LIVE].profiles
     profiles.activate(name)
-    return web.json_response({"active": profiles.active})
+    return json_response({"active": profiles.active})
 
 
 def add_routes(app: web.Application) -> None:

@@ -25,13 +25,32 @@ from aiohttp import web
 from llamaswap.config.loader import LoadedConfig
 from llamaswap.observe.logmon import LogMonitors
 from llamaswap.process.registry import kill_all_process_groups
+from llamaswap.reload import ConfigWatcher, Reloader, watch_interval
 from llamaswap.router.factory import build_router
 from llamaswap.server.app import build_app
+from llamaswap.server.keys import LIVE
+from llamaswap.stdout_writer import STDOUT
 
 log = logging.getLogger("llamaswap")
 
 SHUTDOWN_BUDGET_S = 30.0
 BACKSTOP_S = 35.0
+SHUTDOWN_BUDGET_ENV = "LLAMASWAP_SHUTDOWN_BUDGET"
+"""Seconds for the whole shutdown instead of llama-swap's 30 (tests shorten it); the
+backstop stays 5 s beyond it."""
+HANDLER_GRACE_S = 1.0
+"""aiohttp cancels leftover handlers this long after the budget, so the router's
+shutdown fails their waits first (a loading stream still sends its error event)."""
+
+
+def shutdown_budget() -> float:
+    """``LLAMASWAP_SHUTDOWN_BUDGET`` when it is a positive number, else 30 s."""
+    text = os.environ.get(SHUTDOWN_BUDGET_ENV, "")
+    try:
+        value = float(text)
+    except ValueError:
+        return SHUTDOWN_BUDGET_S
+    return value if 0 < value < float("inf") else SHUTDOWN_BUDGET_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +116,7 @@ def _force_exit(reason: str) -> None:
     log.error("%s: killing every upstream process group and exiting", reason)
     kill_all_process_groups()
     logging.shutdown()
+    STDOUT.flush(timeout=1.0)  # os._exit skips atexit: write the queued lines now
     os._exit(1)
 
 
@@ -138,8 +158,14 @@ async def run(
         log.info("received %s, shutting down", signame)
         stop_requested.set()
 
+    reloader: Reloader | None = None
+
     def on_sighup() -> None:
-        log.warning("received SIGHUP: configuration reload is not supported yet; ignoring")
+        log.info("received SIGHUP, reloading config")
+        if reloader is None:
+            log.warning("still starting: configuration reload ignored")
+            return
+        reloader.trigger()
 
     handlers: dict[signal.Signals, Callable[[], None]] = {
         signal.SIGINT: lambda: on_stop_signal("SIGINT"),
@@ -149,17 +175,23 @@ async def run(
     for sig, handler in handlers.items():
         loop.add_signal_handler(sig, handler)
 
-    if watch_config:
-        log.warning("-watch-config: configuration reload is not supported yet; ignoring")
-
     router = build_router(config, upstream_log=monitors.upstream)
     await router.start()
     app = build_app(config, router, monitors=monitors)
+    reloader = Reloader(
+        config,
+        config_path=config_path,
+        config_dir=config_dir,
+        router=router,
+        live=app[LIVE],
+        monitors=monitors,
+    )
+    budget = shutdown_budget()
     runner = web.AppRunner(
         app,
         handler_cancellation=True,
         access_log=None,
-        shutdown_timeout=SHUTDOWN_BUDGET_S,
+        shutdown_timeout=budget + HANDLER_GRACE_S,
     )
     await runner.setup()
     site = web.TCPSite(
@@ -177,6 +209,11 @@ async def run(
         await runner.cleanup()
         await router.shutdown(1.0)
         return 1
+    watcher: asyncio.Task[None] | None = None
+    if watch_config:
+        poller = ConfigWatcher(config_path, config_dir, reloader.trigger, interval=watch_interval())
+        watcher = asyncio.create_task(poller.run(), name="config-watcher")
+        log.info("watching configuration for changes (poll-based, %gs interval)", poller.interval)
 
     scheme = "https" if ssl_context else "http"
     tls = " with TLS" if ssl_context else ""
@@ -190,8 +227,15 @@ async def run(
     log.debug("PID: %d", os.getpid())
 
     await stop_requested.wait()
-    backstop = loop.call_later(BACKSTOP_S, _force_exit, "shutdown took longer than 35s")
+    backstop_s = budget + BACKSTOP_S - SHUTDOWN_BUDGET_S
+    backstop = loop.call_later(
+        backstop_s, _force_exit, f"shutdown took longer than {backstop_s:g}s"
+    )
     started = time.monotonic()
+    if watcher is not None:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+    await reloader.aclose()
     # Stop listening, close streams (on_shutdown), drain handlers, then cleanup.
     # aiohttp may wait twice its shutdown_timeout for a handler that never ends (one
     # waiting on a model that never gets healthy, an endless stream), so the drain
@@ -199,8 +243,8 @@ async def run(
     # (500 "... is shutting down") and stops the upstreams, which ends the rest.
     drain = asyncio.create_task(runner.cleanup(), name="http-drain")
     try:
-        await asyncio.wait({drain}, timeout=SHUTDOWN_BUDGET_S)
-        remaining = max(0.001, SHUTDOWN_BUDGET_S - (time.monotonic() - started))
+        await asyncio.wait({drain}, timeout=budget)
+        remaining = max(0.001, budget - (time.monotonic() - started))
         await router.shutdown(remaining)
         await drain
     finally:

@@ -15,7 +15,7 @@ from llamaswap.errors import Conflict
 from llamaswap.process.state import ProcessState
 from llamaswap.router.api import RequestInfo, ServeLease
 from llamaswap.server.body import RequestBody
-from llamaswap.server.keys import CLIENTS, CONFIG, LOADING_STREAMS, ROUTER, WEBSOCKETS
+from llamaswap.server.keys import CLIENTS, LIVE, ROUTER, WEBSOCKETS
 from llamaswap.server.loading import LoadingStream
 from llamaswap.server.proxy import forward, send
 from llamaswap.server.websocket import proxy_websocket
@@ -52,12 +52,7 @@ async def serve(
                     header_timeout=clients.header_timeout(lease.model_id),
                 )
 
-            streams = app[LOADING_STREAMS]
-            streams.add(stream)
-            try:
-                return await stream.run(ticket, send_upstream)
-            finally:
-                streams.discard(stream)
+            return await stream.run(ticket, send_upstream)
         lease = await ticket.wait_lease()
         return await forward(
             clients.session(lease.model_id),
@@ -84,7 +79,7 @@ async def serve_websocket(
     app = request.app
     model_id = info.model_id
     session = app[CLIENTS].session(model_id)
-    model = app[CONFIG].models[model_id]
+    model = app[LIVE].config.models[model_id]
     if model.compat.ignore_websockets:
         if app[ROUTER].state(model_id) is not ProcessState.READY:
             raise Conflict(

@@ -15,14 +15,14 @@ from aiohttp import web
 from llamaswap.errors import NotFound
 from llamaswap.process.state import ProcessState
 from llamaswap.server.extract import NO_MODEL, Extracted
-from llamaswap.server.keys import PROFILES, ROUTER, SELECTOR, SELECTORS
+from llamaswap.server.keys import LIVE, ROUTER, SELECTOR
 from llamaswap.server.model_field import rename_model
 from llamaswap.server.selectors import Choice
 
 
 def in_use(app: web.Application) -> bool:
     """Whether a request may need steps 1-2 at all (the proxy's fast path skips them)."""
-    return app[PROFILES].active is not None or bool(app[SELECTORS])
+    return app[LIVE].profiles.active is not None or bool(app[LIVE].selectors)
 
 
 def resolve_virtual(
@@ -35,13 +35,13 @@ def resolve_virtual(
     id could be identified``; a selector with no usable target is a 503."""
     app = request.app
     name = ext.model
-    pinned = app[PROFILES].pins.get(name)
+    pinned = app[LIVE].profiles.pins.get(name)
     if pinned is not None:
         if not pinned:
             raise NotFound(NO_MODEL)
         name = pinned
     choice: Choice | None = None
-    selectors = app[SELECTORS]
+    selectors = app[LIVE].selectors
     if name in selectors:
         router = app[ROUTER]
 

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import psutil
@@ -199,7 +199,13 @@ class Llamaswap:
         )
 
 
-StartLlamaswap = Callable[[str], Awaitable[Llamaswap]]
+class StartLlamaswap(Protocol):
+    """Start the CLI on ``yaml_text``; ``env`` adds environment variables, ``host`` is
+    the ``-listen`` host (the client always talks to 127.0.0.1)."""
+
+    def __call__(
+        self, yaml_text: str, *, env: Mapping[str, str] | None = None, host: str = "127.0.0.1"
+    ) -> Awaitable[Llamaswap]: ...
 
 
 @pytest.hookimpl(wrapper=True)
@@ -252,7 +258,9 @@ async def llamaswap(
     started: list[Llamaswap] = []
     session = aiohttp.ClientSession(auto_decompress=False, timeout=aiohttp.ClientTimeout(total=60))
 
-    async def start(yaml_text: str) -> Llamaswap:
+    async def start(
+        yaml_text: str, *, env: Mapping[str, str] | None = None, host: str = "127.0.0.1"
+    ) -> Llamaswap:
         n = len(started)
         config = tmp_path / f"config{n}.yaml"
         if "startPort:" not in yaml_text:
@@ -261,8 +269,9 @@ async def llamaswap(
         output = tmp_path / f"llama-swap{n}.log"
         request.node.stash[OUTPUT_KEY] = output
         tag = uuid.uuid4().hex
-        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-        env[TAG_VAR] = tag
+        child_env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        child_env.update(env or {})
+        child_env[TAG_VAR] = tag
         port = free_port()
         with output.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
@@ -270,11 +279,11 @@ async def llamaswap(
                 "-config",
                 str(config),
                 "-listen",
-                f"127.0.0.1:{port}",
+                f"{host}:{port}",
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=env,
+                env=child_env,
                 cwd=tmp_path,
             )
         ls = Llamaswap(f"http://127.0.0.1:{port}", proc, tag, output, session)

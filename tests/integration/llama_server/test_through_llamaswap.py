@@ -263,14 +263,12 @@ async def test_loading_state_streams_while_llama_server_loads(
 async def test_unload_leaves_no_llama_server_process(
     http: aiohttp.ClientSession, swap: Swap
 ) -> None:
-    """GET /unload returns once every llama-server is gone, process and all."""
+    """GET /unload returns only once every llama-server is gone, process and all:
+    checked right after the response, with no waiting."""
     await post_json(http, f"{swap.url}/v1/chat/completions", chat_body(CHAT_A), swap)
     assert swap.server_pids(CHAT_A)
     async with http.get(f"{swap.url}/unload") as resp:
         assert resp.status == 200
+        left = processes_using(swap.model_path)
+    assert not left, f"still running when /unload returned: {left}"
     assert await running(http, swap) == {}
-    await async_wait_until(
-        lambda: not processes_using(swap.model_path),
-        timeout=10,
-        message=lambda: f"left running: {processes_using(swap.model_path)}",
-    )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from llamaswap.process.logs import HISTORY_BYTES
 from llamaswap.process.state import ProcessState
+from llamaswap.stdout_writer import STDOUT
 from tests.integration.process.support import Harness, python_cmd
 from tests.support.wait import async_wait_until
 
@@ -42,4 +45,5 @@ async def test_echo_to_stdout_copies_output_to_our_stdout(
     await proc.ensure_ready()
     harness.remember(proc)
     await async_wait_until(lambda: b"echo-marker-42" in proc.logs.history(), timeout=10)
+    assert await asyncio.to_thread(STDOUT.flush, 10), "stdout writer did not catch up"
     assert "echo-marker-42" in capfd.readouterr().out

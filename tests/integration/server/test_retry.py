@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 
 import aiohttp
 import pytest
+from aiohttp.base_protocol import BaseProtocol
+from aiohttp.streams import StreamReader
 from aiohttp.test_utils import make_mocked_request
 from yarl import URL
 
 from llamaswap.config.schema import Timeouts
-from llamaswap.server.body import BufferedBody
+from llamaswap.server.body import BufferedBody, StreamedBody
 from llamaswap.server.clients import new_session
 from llamaswap.server.proxy import send
 from tests.integration.server.conftest import StartStack, demo_cmd
@@ -118,3 +120,29 @@ async def test_back_to_back_streams_to_an_upstream_closing_after_each_all_succee
         async with client.post(stack.url + "/v1/chat/completions", json=body) as resp:
             assert resp.status == 200
             assert (await resp.read()).endswith(b"data: [DONE]\n\n")
+
+
+def _streamed_body(data: bytes) -> StreamedBody:
+    """A live client body as ``/upstream`` forwards it: aiohttp's own stream reader."""
+    protocol = BaseProtocol(asyncio.get_running_loop())
+    reader = StreamReader(protocol, 2**16, loop=asyncio.get_running_loop())
+    reader.feed_data(data)
+    reader.feed_eof()
+    return StreamedBody(reader, len(data))
+
+
+async def test_a_streamed_body_is_not_retried_on_a_reused_connection(
+    scripted: tuple[ScriptedUpstream, str],
+) -> None:
+    """A live body cannot be replayed: the failure on a reused connection is a 502,
+    not a second attempt."""
+    from llamaswap.errors import BadGateway
+
+    upstream, base = scripted
+    async with new_session(Timeouts()) as session:
+        url = URL(base + "/v1/chat/completions")
+        first = await send(session, _request(), url, BufferedBody(b"{}"))
+        assert await first.read() == SSE
+        with pytest.raises(BadGateway):
+            await send(session, _request(), url, _streamed_body(b'{"model":"m"}'))
+    assert (upstream.connections, upstream.requests) == (1, 2), "no retry for a live body"

@@ -223,3 +223,36 @@ async def test_upstream_ignore_paths_do_not_start_a_model(
         message = (await resp.json())["error"]["message"]
     assert message == "model m2 is not loaded; path matches upstream.ignorePaths"
     assert stack.router.state("m2") is ProcessState.STOPPED
+
+
+async def test_json_bodies_are_compact_and_html_escaped_like_go(
+    llamaswap: StartStack, client: aiohttp.ClientSession
+) -> None:
+    """`/running`, `/v1/models`, `{"msg":"ok"}` and error envelopes have Go's bytes:
+    no spaces after `:` or `,`, and `<`, `>`, `&` as `\\u003c`, `\\u003e`, `\\u0026`."""
+    stack = await llamaswap(
+        f"models:\n  m1:\n    cmd: {demo_cmd('--model-name', 'm1')}\n"
+        f"    description: '<b>fast</b> & small'\n"
+    )
+    await echo(client, stack.url + "/v1/completions", b'{"model":"m1"}')
+    async with client.get(stack.url + "/running") as resp:
+        assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+        running = await resp.read()
+    assert running.startswith(b'{"running":[{"model":"m1","state":"ready","cmd":"'), running
+    assert b'"description":"\\u003cb\\u003efast\\u003c/b\\u003e \\u0026 small"' in running
+    async with client.get(stack.url + "/v1/models") as resp:
+        models = await resp.read()
+    assert models.startswith(b'{"object":"list","data":[{"id":"m1",'), models
+    assert b'"status":{"value":"loaded"}' in models, models
+    assert b"\\u003cb\\u003efast" in models, models
+    for body in (running, models):
+        assert b'": ' not in body, body
+        assert b'", "' not in body, body
+    async with client.post(stack.url + "/api/models/unload") as resp:
+        assert await resp.read() == b'{"msg":"ok"}'
+    async with client.post(stack.url + "/v1/completions", json={"model": "nope<>"}) as resp:
+        assert resp.status == 404
+        assert await resp.read() == (
+            b'{"src":"llama-swap","error":{"message":"no router for requested model",'
+            b'"type":"invalid_request_error","param":null,"code":"not_found"}}'
+        )

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from llamaswap.process.state import ProcessState
-from llamaswap.server.keys import SELECTORS
+from llamaswap.server.keys import LIVE
 from llamaswap.server.selectors import Selectors
 from tests.integration.server.conftest import Stack, StartStack, demo_cmd
 from tests.integration.server.demo_servers import (  # noqa: F401 (fixture)
@@ -77,7 +77,7 @@ selectors:
 def selectors(stack: Stack) -> Selectors:
     app = stack.runner.app
     assert app is not None
-    return app[SELECTORS]
+    return app[LIVE].selectors
 
 
 async def echo_json(

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+
+from llamaswap.config.errors import ConfigError
+from llamaswap.config.loader import load_config
+
 from .conftest import Load
 
 M = "cmd: 'srv --port ${PORT}'"
@@ -87,3 +94,36 @@ def test_strip_params_legacy_spelling_is_ignored_when_strip_params_is_set(load: 
         "models.m.filters.strip_params: deprecated and ignored because stripParams is set"
     ]
     assert loaded.config.models["m"].filters.strip_params == "a"
+
+
+def test_unknown_keys_are_still_named_when_a_type_error_stops_the_load(
+    config_file: Callable[[str], str],
+) -> None:
+    """No typed config to walk after a type error: the warnings come from the raw
+    document and travel with the ConfigError, at any depth, legacy forms included."""
+    path = config_file(
+        """
+        globalTTL: soon
+        healthCheckTimout: 30
+        models:
+          m: {cmd: "srv ${PORT}", proxxy: "http://x", timeouts: {conect: 5}}
+        groups:
+          g: {members: [m], swapp: true}
+        routing: {router: {settings: {matrix: {vars: {v: m}, sets: {s: v}, evict: 1}}}}
+        """
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.errors == [f"{path}: globalTTL: expected an integer, found 'soon'"]
+    assert sorted(messages(info.value.warnings)) == [
+        f"{key}: unknown key; it is ignored (check the spelling)"
+        for key in sorted(
+            [
+                "groups.g.swapp",
+                "healthCheckTimout",
+                "models.m.proxxy",
+                "models.m.timeouts.conect",
+                "routing.router.settings.matrix.evict",
+            ]
+        )
+    ]

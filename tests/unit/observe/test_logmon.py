@@ -11,8 +11,9 @@ import pytest
 
 from llamaswap.logformat import GoStyleFormatter
 from llamaswap.observe.loghandler import MonitorHandler
-from llamaswap.observe.logmon import LogMonitors, write_stdout
+from llamaswap.observe.logmon import LogMonitors
 from llamaswap.process.logs import HISTORY_BYTES, LogBuffer
+from llamaswap.stdout_writer import write_stdout
 from tests.support.wait import async_wait_until
 
 PROXY, UPSTREAM = b"[INFO] proxy line\n", b"upstream line\n"

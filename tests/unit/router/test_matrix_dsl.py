@@ -74,6 +74,39 @@ def test_every_bad_set_is_reported_not_only_the_first() -> None:
     ]
 
 
+def test_every_reference_cycle_is_reported_with_the_other_problems() -> None:
+    """Two independent cycles and a self-reference are each reported, next to an
+    unknown identifier elsewhere; every set in a cycle is named at most once."""
+    sets = {
+        "a": "+b",
+        "b": "g & +a",
+        "c": "+d | g",
+        "d": "+e",
+        "e": "+c & +c",
+        "self": "g | +self",
+        "typo": "nope",
+        "ok": "g & +ok2",
+        "ok2": "g",
+    }
+    problems = check_sets(sets, {}, {"g"})
+    assert sorted((p.set_name, p.message) for p in problems) == [
+        ("b", 'circular reference detected involving set "a"'),
+        ("e", 'circular reference detected involving set "c"'),
+        ("self", 'circular reference detected involving set "self"'),
+        ("typo", 'unknown var or model "nope"'),
+    ]
+    assert len({p.set_name for p in problems}) == len(problems)
+
+
+def test_a_set_that_does_not_parse_hides_no_cycle_elsewhere() -> None:
+    """A parse error in one set and a cycle between two others: both are reported."""
+    problems = check_sets({"bad": "g &", "x": "+y", "y": "+x", "z": "+bad"}, {}, {"g"})
+    assert sorted((p.set_name, p.message) for p in problems) == [
+        ("bad", "unexpected token at end of expression"),
+        ("y", 'circular reference detected involving set "x"'),
+    ]
+
+
 def test_and_binds_tighter_than_or() -> None:
     """`a | b & c` is a, or b with c."""
     assert parse("a | b & c") == Or((Ident("a"), And((Ident("b"), Ident("c")))))
