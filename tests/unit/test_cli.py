@@ -139,7 +139,7 @@ def test_a_typo_warning_is_logged_before_the_error_it_explains(
     assert main(["-config", str(path)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == (
-        f"[WARN] {path}: models.m.proxxy: unknown key; it is ignored (check the spelling)"
+        f"[WARN] {path}: models.m.proxxy: unknown key; it is ignored (did you mean 'proxy'?)"
     ), lines
     assert len(lines) > 1, lines
     assert all(line.startswith(f"[ERROR] {path}: ") for line in lines[1:]), lines

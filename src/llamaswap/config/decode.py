@@ -8,6 +8,7 @@ so are never walked.
 
 from __future__ import annotations
 
+import difflib
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
@@ -112,10 +113,18 @@ def _pop_loader_fields(document: dict[str, Any], problems: Problems) -> None:
             problems.warn(("profiles", name, "members"), "unknown key; it is ignored")
 
 
+def unknown_key_message(key: object, model: type[BaseModel]) -> str:
+    """The unknown-key warning, naming the closest known key when one is close."""
+    known = [info.alias or name for name, info in model.model_fields.items() if not info.exclude]
+    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
+    hint = f"did you mean {close[0]!r}?" if close else "check the spelling"
+    return f"unknown key; it is ignored ({hint})"
+
+
 def warn_unknown_keys(node: BaseModel, path: KeyPath, problems: Problems) -> None:
     """One warning per key the schema does not know, at any depth."""
     for key in node.model_extra or {}:
-        problems.warn((*path, key), "unknown key; it is ignored (check the spelling)")
+        problems.warn((*path, key), unknown_key_message(key, type(node)))
     for name, info in type(node).model_fields.items():
         value = getattr(node, name)
         where = (*path, info.alias or name)
@@ -141,7 +150,7 @@ def warn_unknown_raw(model: type[BaseModel], node: Any, path: KeyPath, problems:
     for key, value in node.items():
         info = fields.get(key)
         if info is None:
-            problems.warn((*path, key), "unknown key; it is ignored (check the spelling)")
+            problems.warn((*path, key), unknown_key_message(key, model))
             continue
         _warn_raw_value(info.annotation, value, (*path, key), problems)
 

@@ -6,6 +6,7 @@ one helps. Every rule reports and carries on, so one load names every problem.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
@@ -232,10 +233,14 @@ def _validate_groups(
             where = (*path, group_id, "members", i)
             model_id = config.resolve_model(name)
             if model_id is None:
-                problems.error(
-                    where,
-                    f'no model config for "{name}"; group members must be model IDs or aliases',
+                known = [*config.models, *config.alias_to_id]
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+                hint = (
+                    f'did you mean "{close[0]}"?'
+                    if close
+                    else "members must be model IDs or aliases"
                 )
+                problems.error(where, f'no model config for "{name}"; {hint}')
                 continue
             if model_id in members:
                 problems.error(

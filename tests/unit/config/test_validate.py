@@ -200,6 +200,14 @@ def test_unknown_group_member_is_an_error_naming_it(errors: Errors) -> None:
     assert ": groups.g.members[0]: " in line
 
 
+def test_misspelt_group_member_error_suggests_the_closest_model(errors: Errors) -> None:
+    line = one_error(
+        errors(f"models: {{llama: {{{M}}}}}\ngroups: {{g: {{members: [lama]}}}}"),
+        'no model config for "lama"',
+    )
+    assert line.endswith('did you mean "llama"?')
+
+
 def test_duplicate_group_member_is_an_error(errors: Errors) -> None:
     one_error(
         errors(TWO + "groups: {g: {members: [a, aa]}}"),
