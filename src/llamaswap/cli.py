@@ -15,14 +15,11 @@ import os
 import sys
 from dataclasses import dataclass
 
-from llamaswap import __version__
 from llamaswap.config.errors import ConfigError
 from llamaswap.config.loader import load_config
 from llamaswap.logformat import configure_logging
 from llamaswap.stdout_writer import STDOUT
-
-COMMIT = "unknown"
-BUILD_DATE = "unknown"
+from llamaswap.version import version_line
 
 STRING_FLAGS = {
     "config": "config file name",
@@ -161,7 +158,7 @@ def _main(argv: list[str] | None) -> int:
         sys.stderr.write(f"{exc}\n{usage()}")
         return 2
     if opts.version:
-        print(f"version: {__version__} ({COMMIT}), built at {BUILD_DATE}")
+        print(version_line())
         return 0
     monitors = configure_logging("info", "")
     if bool(opts.tls_cert_file) != bool(opts.tls_key_file):

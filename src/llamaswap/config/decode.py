@@ -8,13 +8,12 @@ so are never walked.
 
 from __future__ import annotations
 
-import difflib
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from llamaswap.config.errors import KeyPath, Problems
+from llamaswap.config.errors import KeyPath, Problems, closest_name
 from llamaswap.config.schema import Config, Profile
 
 _EXPECTED = {
@@ -116,8 +115,8 @@ def _pop_loader_fields(document: dict[str, Any], problems: Problems) -> None:
 def unknown_key_message(key: object, model: type[BaseModel]) -> str:
     """The unknown-key warning, naming the closest known key when one is close."""
     known = [info.alias or name for name, info in model.model_fields.items() if not info.exclude]
-    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
-    hint = f"did you mean {close[0]!r}?" if close else "check the spelling"
+    close = closest_name(str(key), known)
+    hint = f"did you mean {close!r}?" if close else "check the spelling"
     return f"unknown key; it is ignored ({hint})"
 
 

@@ -6,7 +6,8 @@ config in one pass instead of one restart per mistake.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import difflib
+from collections.abc import Callable, Iterable, Sequence
 
 KeyPath = tuple[str | int, ...]
 """A location in the YAML document: mapping keys and sequence indices."""
@@ -21,6 +22,12 @@ def format_path(path: Sequence[str | int]) -> str:
         else:
             text += f".{part}" if text else part
     return text
+
+
+def closest_name(name: str, known: Iterable[str]) -> str | None:
+    """The known name ``name`` is most likely a typo of, for a "did you mean" hint."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 class ConfigError(Exception):

@@ -62,11 +62,15 @@ def peer_names(config: Config) -> tuple[dict[str, tuple[str, str]], dict[str, se
 
 
 def resolves_to_peer(config: Config, name: str) -> bool:
+    """A ``peer/model`` name, or a bare model name exactly one peer lists (a name two
+    peers list is ambiguous and needs the qualified form)."""
     fqns, bare = peer_names(config)
-    return name in fqns or (len(bare.get(name, ())) == 1 and name not in fqns)
+    return name in fqns or len(bare.get(name, ())) == 1
 
 
 def validate_peers(config: Config, problems: Problems) -> None:
+    """Each peer needs a proxy and models; ``peer/model`` names are reserved, so no
+    model ID, alias, selector or profile pin may take one."""
     seen: dict[str, tuple[str, str]] = {}
     for peer_id in sorted(config.peers):
         peer = config.peers[peer_id]
@@ -109,6 +113,8 @@ def validate_peers(config: Config, problems: Problems) -> None:
 
 
 def validate_selectors(config: Config, problems: Problems) -> None:
+    """Selector names must not shadow another name; targets must resolve (no chaining),
+    and spillover targets must be able to run side by side under the active router."""
     fqns, _ = peer_names(config)
     groups = config.routing.router.settings.groups
     group_of = {m: gid for gid, group in groups.items() for m in group.members}

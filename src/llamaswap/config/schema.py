@@ -83,6 +83,10 @@ class ModelConfig(_Node):
     """Port allocated for ``${PORT}``, if the cmd used it."""
 
 
+DEFAULT_GROUP = "(default)"
+"""The implicit swap+exclusive group of every model no configured group lists."""
+
+
 class Group(_Node):
     swap: bool = True
     exclusive: bool = True
@@ -244,18 +248,23 @@ class Config(_Node):
         return self.alias_to_id.get(name)
 
     def effective_ttl(self, model_id: str) -> int:
+        """The model's ``ttl``; -1 (unset) means ``globalTTL``."""
         ttl = self.models[model_id].ttl
         return self.global_ttl if ttl < 0 else ttl
 
     def effective_unload_timeout(self, model_id: str) -> int:
+        """The model's ``unloadTimeout``; 0 (unset) means the global one."""
         t = self.models[model_id].unload_timeout
         return t if t > 0 else self.unload_timeout
 
     def effective_send_loading_state(self, model_id: str) -> bool:
+        """The model's ``sendLoadingState``; unset means the global one."""
         v = self.models[model_id].send_loading_state
         return self.send_loading_state if v is None else v
 
     def effective_concurrency_limit(self, model_id: str) -> int:
+        """The model's ``concurrencyLimit`` (0: 10); ``comfyui_auto`` gets at least 50
+        (features.md)."""
         limit = self.models[model_id].concurrency_limit
         if model_id == "comfyui_auto":
             return max(limit, 50)

@@ -6,7 +6,6 @@ one helps. Every rule reports and carries on, so one load names every problem.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from pathlib import Path
@@ -14,19 +13,19 @@ from urllib.parse import urlsplit
 
 from llamaswap.config.cmdline import CmdParseError, parse_cmd
 from llamaswap.config.durations import parse_go_duration
-from llamaswap.config.errors import KeyPath, Problems
+from llamaswap.config.errors import KeyPath, Problems, closest_name
 from llamaswap.config.matrix_dsl import check_sets
-from llamaswap.config.schema import Config, Group, Matrix, ModelConfig
+from llamaswap.config.schema import DEFAULT_GROUP, Config, Group, Matrix, ModelConfig
 
 LOG_LEVELS = ("debug", "info", "warn", "error")
 LOG_TO_STDOUT = ("proxy", "upstream", "both", "none")
 MIN_HEALTH_CHECK_TIMEOUT = 15
 DEFAULT_UNLOAD_TIMEOUT = 10
 MATRIX_VAR_KEY = re.compile(r"^[a-zA-Z0-9.-]{1,32}$")
-DEFAULT_GROUP = "(default)"
 
 
 def normalise_top_level(config: Config, problems: Problems) -> None:
+    """Global keys: clamp or default the values llama-swap silently fixes, report the rest."""
     config.health_check_timeout = max(config.health_check_timeout, MIN_HEALTH_CHECK_TIMEOUT)
     level = config.log_level.strip().lower()
     config.log_level = level if level in LOG_LEVELS else "info"
@@ -117,6 +116,8 @@ def _validate_performance_every(every: str, problems: Problems) -> None:
 
 
 def validate_model(config: Config, model_id: str, port: int | None, problems: Problems) -> None:
+    """One model: fill in what it inherits (ID, ``${PORT}``, health check timeout) and
+    check its own keys."""
     model = config.models[model_id]
     model.id = model_id
     model.port = port
@@ -233,12 +234,9 @@ def _validate_groups(
             where = (*path, group_id, "members", i)
             model_id = config.resolve_model(name)
             if model_id is None:
-                known = [*config.models, *config.alias_to_id]
-                close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+                close = closest_name(name, [*config.models, *config.alias_to_id])
                 hint = (
-                    f'did you mean "{close[0]}"?'
-                    if close
-                    else "members must be model IDs or aliases"
+                    f'did you mean "{close}"?' if close else "members must be model IDs or aliases"
                 )
                 problems.error(where, f'no model config for "{name}"; {hint}')
                 continue

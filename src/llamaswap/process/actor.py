@@ -13,11 +13,11 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from llamaswap.config.cmdline import CmdParseError, parse_cmd
 from llamaswap.config.schema import ModelConfig
 from llamaswap.process import commands as c
-from llamaswap.process.child import Child, build_env, spawn
+from llamaswap.process.child import Child, build_env
 from llamaswap.process.health import health_url, wait_healthy
+from llamaswap.process.launch import spawn_upstream, upstream_argv
 from llamaswap.process.lease import ProcessLease
 from llamaswap.process.logs import LogBuffer
 from llamaswap.process.state import ProcessError, ProcessState, StartAborted
@@ -40,6 +40,15 @@ def _settle(fut: asyncio.Future[Any], value: Any = None) -> None:
 def _fail(fut: asyncio.Future[Any], error: BaseException) -> None:
     if not fut.done():
         fut.set_exception(error)
+
+
+def _settle_all(*waiter_lists: list[asyncio.Future[None]]) -> None:
+    """Answer every waiter in the lists and empty them (each is answered once)."""
+    for waiters in waiter_lists:
+        pending = waiters[:]
+        waiters.clear()
+        for fut in pending:
+            _settle(fut)
 
 
 class ProcessActor:
@@ -154,7 +163,7 @@ class ProcessActor:
 
     async def _on_ensure_ready(self, msg: c.EnsureReady) -> None:
         if self._shutting_down or self._state is S.SHUTDOWN:
-            _fail(msg.reply, ProcessError(f"[{self._model_id}] shutdown"))
+            _fail(msg.reply, self._shutdown_error())
         elif self._draining:
             _fail(msg.reply, ProcessError(f"[{self._model_id}] stopped"))
         elif self._state is S.READY:
@@ -181,12 +190,7 @@ class ProcessActor:
     def _on_stop(self, msg: c.Stop) -> None:
         if self._state is S.STOPPING:
             self._deferred.append(msg)
-        elif self._state is S.STARTING:
-            self._abort_start(StartAborted())
-            self._begin_stop(msg.timeout, msg.reply)
-        elif self._state is S.READY:
-            self._begin_stop(msg.timeout, msg.reply)
-        else:
+        elif not self._stop_if_running(msg.timeout, msg.reply):
             _settle(msg.reply)
 
     def _on_drain(self, msg: c.Drain) -> None:
@@ -206,12 +210,9 @@ class ProcessActor:
         for held in self._deferred:
             self._answer_closed(held)
         self._deferred.clear()
-        if self._state is S.STARTING:
-            self._abort_start(StartAborted())
-            self._begin_stop(msg.timeout, None)
-        elif self._state is S.READY:
-            self._begin_stop(msg.timeout, None)
-        elif self._state is S.STOPPING and self._child is not None:
+        if self._stop_if_running(msg.timeout, None):
+            return
+        if self._state is S.STOPPING and self._child is not None:
             loop = asyncio.get_running_loop()
             self._force_timer = loop.call_later(msg.timeout, self._child.kill_now)
         else:
@@ -250,9 +251,7 @@ class ProcessActor:
             )
             self._cancel_ttl()
         self._set_state(S.STOPPED)
-        waiters, self._stop_waiters = self._stop_waiters, []
-        for fut in waiters:  # a drain waiting for in-flight requests
-            _settle(fut)
+        _settle_all(self._stop_waiters)  # a drain waiting for in-flight requests
 
     def _on_health_done(self, msg: c.HealthDone) -> None:
         if msg.child is not self._child or self._state is not S.STARTING:
@@ -277,9 +276,7 @@ class ProcessActor:
             self._finish_shutdown()
             return
         self._set_state(S.STOPPED)
-        waiters, self._stop_waiters = self._stop_waiters, []
-        for fut in waiters:
-            _settle(fut)
+        _settle_all(self._stop_waiters)
         held, self._deferred = self._deferred, []
         for cmd in held:
             await self._handle(cmd)
@@ -299,20 +296,12 @@ class ProcessActor:
 
     async def _begin_start(self) -> None:
         try:
-            if not self._model.proxy:
-                raise ProcessError("upstream proxy missing")
-            try:
-                argv = parse_cmd(self._model.cmd)
-            except CmdParseError as e:
-                raise ProcessError(f"unable to get sanitized command: {e}") from e
+            argv = upstream_argv(self._model)
             self._set_state(S.STARTING)
             self._env = build_env(self._model.env)
-            try:
-                child = await spawn(
-                    argv, self._env, logs=self._logs, echo=self._echo, on_exit=self._post_exit
-                )
-            except OSError as e:
-                raise ProcessError(f"failed to start command '{' '.join(argv)}': {e}") from e
+            child = await spawn_upstream(
+                argv, self._env, logs=self._logs, echo=self._echo, on_exit=self._post_exit
+            )
         except ProcessError as e:
             log.warning("<%s> start failed: %s", self._model_id, e)
             self._abort_start(e)
@@ -338,9 +327,7 @@ class ProcessActor:
     def _became_ready(self) -> None:
         self._set_state(S.READY)
         self._last_use = asyncio.get_running_loop().time()  # deviation 2: TTL from ready
-        waiters, self._start_waiters = self._start_waiters, []
-        for fut in waiters:
-            _settle(fut)
+        _settle_all(self._start_waiters)
         self._schedule_ttl()
 
     def _abort_start(self, error: ProcessError) -> None:
@@ -350,6 +337,15 @@ class ProcessActor:
         waiters, self._start_waiters = self._start_waiters, []
         for fut in waiters:
             _fail(fut, error)
+
+    def _stop_if_running(self, timeout: float, reply: asyncio.Future[None] | None) -> bool:
+        """Begin the stop procedure (aborting a start) if a child is starting or ready."""
+        if self._state is S.STARTING:
+            self._abort_start(StartAborted())
+        elif self._state is not S.READY:
+            return False
+        self._begin_stop(timeout, reply)
+        return True
 
     def _begin_stop(self, timeout: float, reply: asyncio.Future[None] | None) -> None:
         child = self._child
@@ -377,10 +373,7 @@ class ProcessActor:
     def _finish_shutdown(self) -> None:
         self._set_state(S.SHUTDOWN)
         self._finished = True
-        for fut in [*self._stop_waiters, *self._shutdown_waiters]:
-            _settle(fut)
-        self._stop_waiters.clear()
-        self._shutdown_waiters.clear()
+        _settle_all(self._stop_waiters, self._shutdown_waiters)
 
     async def _teardown(self) -> None:
         """End of the actor: answer everything still pending, leave no child or task."""
@@ -392,7 +385,7 @@ class ProcessActor:
                 self._answer_closed(msg)
         for held in self._deferred:
             self._answer_closed(held)
-        self._abort_start(ProcessError(f"[{self._model_id}] shutdown"))
+        self._abort_start(self._shutdown_error())
         child, self._child = self._child, None
         if child is not None:
             child.kill_now()  # only reached when the actor ends abnormally
@@ -404,18 +397,20 @@ class ProcessActor:
             await child.wait_exit(KILL_WAIT)
             await child.release(PIPE_GRACE)
         self._set_state(S.SHUTDOWN)
-        for fut in [*self._stop_waiters, *self._shutdown_waiters]:
-            _settle(fut)
+        _settle_all(self._stop_waiters, self._shutdown_waiters)
 
     # -- helpers ----------------------------------------------------------------------
 
     def _answer_closed(self, msg: c.Command) -> None:
         if isinstance(msg, c.EnsureReady):
-            _fail(msg.reply, ProcessError(f"[{self._model_id}] shutdown"))
+            _fail(msg.reply, self._shutdown_error())
         elif isinstance(msg, c.Acquire):
             _settle(msg.reply, None)
         else:
             _settle(msg.reply)
+
+    def _shutdown_error(self) -> ProcessError:
+        return ProcessError(f"[{self._model_id}] shutdown")
 
     def _set_state(self, new: ProcessState) -> None:
         old = self._state

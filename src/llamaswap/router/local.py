@@ -12,7 +12,8 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from llamaswap.config.schema import Config
 from llamaswap.errors import LlamaSwapError, NotFound, UnspecificError
@@ -42,6 +43,8 @@ from llamaswap.router.ticket import LocalTicket
 log = logging.getLogger(__name__)
 
 StateCallback = Callable[[str, ProcessState, ProcessState], None]
+
+T = TypeVar("T")
 
 TICK_INTERVAL = 0.5
 """Seconds between ``Tick`` events, sent only while requests are queued."""
@@ -75,11 +78,10 @@ class LocalRouter:
         self._tickets: dict[int, LocalTicket] = {}
         self._effects = LoopEffects(self._processes, self._tickets, self._post, clock)
         fifo = config.routing.scheduler.settings.fifo
-        self._max_wait = fifo.max_wait
         self.scheduler = Scheduler(
             planner,
             self._effects,
-            limits={m: config.effective_concurrency_limit(m) for m in config.models},
+            limits=_concurrency_limits(config),
             priority=fifo.priority,
             max_wait=fifo.max_wait,
         )
@@ -266,9 +268,9 @@ class LocalRouter:
             case Tick():
                 scheduler.on_tick()
             case Unload():
-                await self._on_unload(event)
+                await _answering(event.done, self._on_unload(event))
             case Reload():
-                await self._on_reload(event)
+                await _answering(event.done, self._on_reload(event))
             case Shutdown():
                 scheduler.on_shutdown()
                 if event.done is not None:
@@ -276,53 +278,39 @@ class LocalRouter:
 
     async def _on_unload(self, event: Unload) -> None:
         """Abandon swaps to the targets first, so none restarts a target afterwards."""
-        try:
-            await self._effects.cancel_swaps(event.targets)
-            await self.scheduler.on_unload(event)
-        except BaseException as exc:
-            if event.done is not None and not event.done.done():
-                event.done.set_exception(exc)
-            raise
-        if event.done is not None and not event.done.done():
-            event.done.set_result(None)
+        await self._effects.cancel_swaps(event.targets)
+        await self.scheduler.on_unload(event)
 
-    async def _on_reload(self, event: Reload) -> None:
+    async def _on_reload(self, event: Reload) -> ReloadPlan:
         """Abandon every swap (its waiters are decided again), retire the processes the
         plan does not keep, create the new ones, then hand the scheduler the new rules."""
-        try:
-            config = event.config
-            running = {m for m, p in self._processes.items() if p.state.is_running}
-            plan = plan_reload(self._config, config, running, event.planner)
-            await self._effects.cancel_swaps()
-            previous = dict(self._processes)
-            for model_id in sorted(plan.retire):
-                self._effects.retire(previous[model_id])
-            self._config = config
-            self._name = event.planner.name
-            fifo = config.routing.scheduler.settings.fifo
-            self._max_wait = fifo.max_wait
-            self._processes.clear()  # in place: LoopEffects shares this map
-            for model_id in config.models:
-                if model_id in plan.keep:
-                    self._processes[model_id] = previous[model_id]
-                else:
-                    old = previous.get(model_id)
-                    process = self._new_process(model_id, None if old is None else old.logs)
-                    self._processes[model_id] = process
-                    process.start()
-            self.scheduler.on_reload(
-                event.planner,
-                limits={m: config.effective_concurrency_limit(m) for m in config.models},
-                priority=fifo.priority,
-                max_wait=fifo.max_wait,
-            )
-            log.info("router: reload plan: %s", plan.describe())
-        except BaseException as exc:
-            if event.done is not None and not event.done.done():
-                event.done.set_exception(exc)
-            raise
-        if event.done is not None and not event.done.done():
-            event.done.set_result(plan)
+        config = event.config
+        running = {m for m, p in self._processes.items() if p.state.is_running}
+        plan = plan_reload(self._config, config, running, event.planner)
+        await self._effects.cancel_swaps()
+        previous = dict(self._processes)
+        for model_id in sorted(plan.retire):
+            self._effects.retire(previous[model_id])
+        self._config = config
+        self._name = event.planner.name
+        self._processes.clear()  # in place: LoopEffects shares this map
+        for model_id in config.models:
+            if model_id in plan.keep:
+                self._processes[model_id] = previous[model_id]
+            else:
+                old = previous.get(model_id)
+                process = self._new_process(model_id, None if old is None else old.logs)
+                self._processes[model_id] = process
+                process.start()
+        fifo = config.routing.scheduler.settings.fifo
+        self.scheduler.on_reload(
+            event.planner,
+            limits=_concurrency_limits(config),
+            priority=fifo.priority,
+            max_wait=fifo.max_wait,
+        )
+        log.info("router: reload plan: %s", plan.describe())
+        return plan
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -348,7 +336,8 @@ class LocalRouter:
             self._post(ProcessChanged(model_id, old, new))
 
     def _update_ticker(self) -> None:
-        wanted = self._max_wait > 0 and self.scheduler.has_queue and not self._shutting_down
+        max_wait = self._config.routing.scheduler.settings.fifo.max_wait
+        wanted = max_wait > 0 and self.scheduler.has_queue and not self._shutting_down
         if wanted and self._ticker is None:
             self._ticker = asyncio.create_task(self._tick_forever(), name="router-ticker")
         elif not wanted and self._ticker is not None:
@@ -372,3 +361,20 @@ class LocalRouter:
                 log.info("preload: %s is ready", model_id)
             except LlamaSwapError as exc:
                 log.warning("preload: %s failed: %s", model_id, exc.message)
+
+
+def _concurrency_limits(config: Config) -> dict[str, int]:
+    return {m: config.effective_concurrency_limit(m) for m in config.models}
+
+
+async def _answering(done: asyncio.Future[T] | None, work: Awaitable[T]) -> None:
+    """Await ``work`` in the run loop and answer the event's caller with its result or
+    its exception (re-raised here too, so the loop logs it)."""
+    try:
+        result = await work
+    except BaseException as exc:
+        if done is not None and not done.done():
+            done.set_exception(exc)
+        raise
+    if done is not None and not done.done():
+        done.set_result(result)

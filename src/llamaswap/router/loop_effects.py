@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Set
 
 from llamaswap.errors import LlamaSwapError, UnspecificError
 from llamaswap.process.process import Process
@@ -62,11 +62,18 @@ class LoopEffects:
             ticket.set_position(position)
 
     async def stop_processes(self, model_ids: Set[str], timeout: float) -> None:  # noqa: ASYNC109
+        await self._stop_all("stop", model_ids, timeout)
+
+    async def _stop_all(self, what: str, model_ids: Set[str], timeout: float | None) -> None:  # noqa: ASYNC109
+        """Stop in parallel; a failure is logged, never raised (the others still stop).
+        ``timeout`` None: each model's own ``unloadTimeout``."""
         ordered = sorted(model_ids)
         results = await asyncio.gather(
             *(self._processes[m].stop(timeout) for m in ordered), return_exceptions=True
         )
-        _log_failures("stop", ordered, results)
+        for model_id, result in zip(ordered, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("router: %s %s failed: %s", what, model_id, result)
 
     # --- swap tasks (owned here; the router cancels them at unload and shutdown) --------
 
@@ -114,11 +121,7 @@ class LoopEffects:
                 # every load waits for them, as a swap waits for a busy model to drain.
                 await asyncio.wait(set(self._retiring))
             if evict:
-                ordered = sorted(evict)
-                results = await asyncio.gather(
-                    *(self._processes[m].stop() for m in ordered), return_exceptions=True
-                )
-                _log_failures("evict", ordered, results)
+                await self._stop_all("evict", evict, None)
             await self._processes[model_id].ensure_ready()
         except ProcessError as exc:
             error = UnspecificError(str(exc))
@@ -128,9 +131,3 @@ class LoopEffects:
             log.exception("router: swap to %s failed", model_id)
             error = UnspecificError(str(exc))
         self._post(SwapDone(model_id, swap_id, error))
-
-
-def _log_failures(what: str, model_ids: Sequence[str], results: Sequence[object]) -> None:
-    for model_id, result in zip(model_ids, results, strict=True):
-        if isinstance(result, BaseException):
-            log.warning("router: %s %s failed: %s", what, model_id, result)

@@ -8,7 +8,7 @@ is called from the run loop, one event at a time, so nothing here needs a lock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -84,9 +84,6 @@ class Scheduler:
 
     def in_flight(self, model_id: str) -> int:
         return self._in_flight[model_id]
-
-    def active_targets(self) -> frozenset[str]:
-        return frozenset(self._active)
 
     def queued_ids(self) -> list[int]:
         return self._queue.ids()
@@ -177,10 +174,8 @@ class Scheduler:
         for model_id in sorted(event.targets):
             active = self._active.pop(model_id, None)
             if active is not None:
-                for waiter in active.waiters:
-                    self._fail(waiter, error)
-        for request in self._queue.remove_models(event.targets):
-            self._fail(request, error)
+                self._fail_all(active.waiters, error)
+        self._fail_all(self._queue.remove_models(event.targets), error)
         await self._effects.stop_processes(event.targets, event.timeout)
         self._drain()
 
@@ -222,11 +217,9 @@ class Scheduler:
         self._shutting_down = True
         error = self._shutdown_error()
         for active in self._active.values():
-            for waiter in active.waiters:
-                self._fail(waiter, error)
+            self._fail_all(active.waiters, error)
         self._active.clear()
-        for request in self._queue.remove_models(frozenset(self._limits)):
-            self._fail(request, error)
+        self._fail_all(self._queue.remove_models(frozenset(self._limits)), error)
 
     # --- the decision tree -------------------------------------------------------------
 
@@ -317,6 +310,10 @@ class Scheduler:
     def _fail(self, request: Request, error: LlamaSwapError) -> None:
         self._effects.grant_error(request, error)
         self._release(request.model_id)
+
+    def _fail_all(self, requests: Iterable[Request], error: LlamaSwapError) -> None:
+        for request in requests:
+            self._fail(request, error)
 
     def _release(self, model_id: str) -> None:
         if self._reserved[model_id] <= 0:

@@ -6,7 +6,7 @@ its upstream request, queue slot or serve lease) when the client hangs up; aioht
 own access log is replaced by llama-swap's (``access_log.py``).
 Middlewares, outermost first: access log, CORS preflight, API keys (only when
 ``apiKeys`` is set), error rendering.
-Shutdown: ``on_shutdown`` ends log streams and websockets and closes the peer gate
+Shutdown: ``on_shutdown`` ends log and event streams and websockets and closes the peer gate
 (loading streams drain like any request); cleanup closes upstream and peer sessions.
 """
 
@@ -18,16 +18,20 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from llamaswap.config.schema import Config
+from llamaswap.observe.events import EventBus
 from llamaswap.observe.logmon import LogMonitors
 from llamaswap.router.api import Router
 from llamaswap.server import (
     comfyui,
+    events,
     inference,
+    inflight,
     listing,
     logs,
     management,
     passthrough,
     profiles,
+    version,
 )
 from llamaswap.server.access_log import access_log_middleware, remember_response
 from llamaswap.server.auth import auth_middleware
@@ -68,7 +72,11 @@ def middlewares(live: LiveConfig) -> list[Middleware]:
 
 
 def build_app(
-    config: Config, router: Router, *, monitors: LogMonitors | None = None
+    config: Config,
+    router: Router,
+    *,
+    monitors: LogMonitors | None = None,
+    bus: EventBus | None = None,
 ) -> web.Application:
     """The llama-swap HTTP API for ``config``, dispatching through ``router``.
 
@@ -77,6 +85,8 @@ def build_app(
 
     ``monitors``: the log monitors behind ``/logs*``, the ones our logging and the
     router's processes write to; by default new, unconnected ones (tests).
+    ``bus``: the event bus behind ``/api/events``; the router's ``on_process_state``
+    should publish to it (``bus.process_state_callback()``); by default a new one.
     """
     live = LiveConfig(config)
     app = web.Application(middlewares=middlewares(live), client_max_size=0)
@@ -92,6 +102,9 @@ def build_app(
     listing.add_routes(app)
     profiles.add_routes(app)
     logs.setup(app, monitors or LogMonitors(config.log_to_stdout, stdout=None))
+    events.setup(app, bus if bus is not None else EventBus())
+    inflight.add_routes(app)
+    version.add_routes(app)
     app.cleanup_ctx.append(_upstream_clients)
     app.on_shutdown.append(_end_long_lived)
     app.on_response_prepare.append(remember_response)

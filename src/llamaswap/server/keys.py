@@ -9,8 +9,11 @@ from aiohttp import web
 from llamaswap.router.api import Router
 
 if TYPE_CHECKING:
+    from llamaswap.observe.events import EventBus
+    from llamaswap.observe.inflight import InFlightEntry, InFlightTracker
     from llamaswap.observe.logmon import LogMonitors
     from llamaswap.server.clients import UpstreamClients
+    from llamaswap.server.events import EventStreams
     from llamaswap.server.live import LiveConfig
     from llamaswap.server.logs import LogStreams
     from llamaswap.server.peers import PeerClients
@@ -24,6 +27,11 @@ PEER_CLIENTS: web.AppKey[PeerClients] = web.AppKey("peer_clients")
 WEBSOCKETS: web.AppKey[WebSockets] = web.AppKey("websockets")
 LOG_MONITORS: web.AppKey[LogMonitors] = web.AppKey("log_monitors")
 LOG_STREAMS: web.AppKey[LogStreams] = web.AppKey("log_streams")
+EVENTS: web.AppKey[EventBus] = web.AppKey("events")
+EVENT_STREAMS: web.AppKey[EventStreams] = web.AppKey("event_streams")
+INFLIGHT: web.AppKey[InFlightTracker] = web.AppKey("inflight")
+INFLIGHT_ENTRY: web.RequestKey[InFlightEntry] = web.RequestKey("inflight_entry")
+"""The request's in-flight row, for the response-header update."""
 SELECTOR = web.RequestKey("selector", str)
 """The selector a request named (activity metadata ``selector``)."""
 BODY_BYTES = web.ResponseKey("body_bytes", int)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from llamaswap.config.loader import LoadedConfig
+from llamaswap.observe.events import EventBus
 from llamaswap.observe.logmon import LogMonitors
 from llamaswap.process.registry import kill_all_process_groups
 from llamaswap.reload import ConfigWatcher, Reloader, watch_interval
@@ -175,9 +176,12 @@ async def run(
     for sig, handler in handlers.items():
         loop.add_signal_handler(sig, handler)
 
-    router = build_router(config, upstream_log=monitors.upstream)
+    bus = EventBus()
+    router = build_router(
+        config, on_process_state=bus.process_state_callback(), upstream_log=monitors.upstream
+    )
     await router.start()
-    app = build_app(config, router, monitors=monitors)
+    app = build_app(config, router, monitors=monitors, bus=bus)
     reloader = Reloader(
         config,
         config_path=config_path,

@@ -2,7 +2,8 @@
 
 The handler holds the router's :class:`Ticket` from admission to the end of the
 response and closes it in ``finally``, so a client that hangs up at any point
-(queued, loading, streaming) releases its reservation or its serve lease.
+(queued, loading, streaming) releases its reservation or its serve lease. The whole
+life is one in-flight row (server/inflight.py), whose cancel acts like that hang-up.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from llamaswap.errors import Conflict
 from llamaswap.process.state import ProcessState
 from llamaswap.router.api import RequestInfo, ServeLease
 from llamaswap.server.body import RequestBody
+from llamaswap.server.inflight import tracked
 from llamaswap.server.keys import CLIENTS, LIVE, ROUTER, WEBSOCKETS
 from llamaswap.server.loading import LoadingStream
 from llamaswap.server.proxy import forward, send
@@ -37,33 +39,34 @@ async def serve(
     """
     app = request.app
     clients = app[CLIENTS]
-    ticket = await app[ROUTER].admit(info)
-    try:
-        if loading_state and not ticket.ready_at_admission:
-            stream = LoadingStream(request, info.model_id, arrived)
+    with tracked(request, info.model_id, path_qs):
+        ticket = await app[ROUTER].admit(info)
+        try:
+            if loading_state and not ticket.ready_at_admission:
+                stream = LoadingStream(request, info.model_id, arrived)
 
-            async def send_upstream(lease: ServeLease) -> aiohttp.ClientResponse:
-                url = URL(lease.base_url.rstrip("/") + path_qs, encoded=True)
-                return await send(
-                    clients.session(lease.model_id),
-                    request,
-                    url,
-                    body,
-                    header_timeout=clients.header_timeout(lease.model_id),
-                )
+                async def send_upstream(lease: ServeLease) -> aiohttp.ClientResponse:
+                    url = URL(lease.base_url.rstrip("/") + path_qs, encoded=True)
+                    return await send(
+                        clients.session(lease.model_id),
+                        request,
+                        url,
+                        body,
+                        header_timeout=clients.header_timeout(lease.model_id),
+                    )
 
-            return await stream.run(ticket, send_upstream)
-        lease = await ticket.wait_lease()
-        return await forward(
-            clients.session(lease.model_id),
-            request,
-            lease.base_url,
-            path_qs,
-            body,
-            header_timeout=clients.header_timeout(lease.model_id),
-        )
-    finally:
-        await ticket.close()
+                return await stream.run(ticket, send_upstream)
+            lease = await ticket.wait_lease()
+            return await forward(
+                clients.session(lease.model_id),
+                request,
+                lease.base_url,
+                path_qs,
+                body,
+                header_timeout=clients.header_timeout(lease.model_id),
+            )
+        finally:
+            await ticket.close()
 
 
 def _url(base_url: str, path_qs: str) -> URL:
@@ -86,10 +89,11 @@ async def serve_websocket(
                 f"model {model_id} is not loaded; ignored websocket requests cannot start it"
             )
         return await proxy_websocket(request, session, _url(model.proxy, path_qs), app[WEBSOCKETS])
-    ticket = await app[ROUTER].admit(info)
-    try:
-        lease = await ticket.wait_lease()
-        url = _url(lease.base_url, path_qs)
-        return await proxy_websocket(request, session, url, app[WEBSOCKETS])
-    finally:
-        await ticket.close()
+    with tracked(request, model_id, path_qs):
+        ticket = await app[ROUTER].admit(info)
+        try:
+            lease = await ticket.wait_lease()
+            url = _url(lease.base_url, path_qs)
+            return await proxy_websocket(request, session, url, app[WEBSOCKETS])
+        finally:
+            await ticket.close()

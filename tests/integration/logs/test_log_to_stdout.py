@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.e2e.conftest import Llamaswap, StartLlamaswap, demo_cmd
+from tests.support.wait import async_wait_until
 
 ACCESS = '"POST /v1/chat/completions HTTP/1.1" 200'
 UPSTREAM = "demo m1: ready after"
@@ -21,6 +22,17 @@ async def streamed(ls: Llamaswap, logger: str, want: str) -> str:
             assert chunk, f"{logger} stream ended before {want!r}: {seen!r}"
             seen += chunk.decode(errors="replace")
     return seen
+
+
+async def on_stdout(ls: Llamaswap, text: str) -> None:
+    """Wait (with a deadline) until ``text`` reached llamaswap's stdout."""
+
+    def printed() -> bool:
+        return text in ls.output()
+
+    await async_wait_until(
+        printed, timeout=10, message=lambda: f"{text!r} never reached stdout:\n{ls.output()}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -50,6 +62,10 @@ models:
     await streamed(ls, "upstream", UPSTREAM)
     await streamed(ls, "proxy", ACCESS)
 
+    # stdout is written by a background thread: wait for what must appear there.
+    for text, want in ((ACCESS, proxy_printed), (UPSTREAM, upstream_printed)):
+        if want:
+            await on_stdout(ls, text)
     stdout = ls.output()
     logs = (await ls.get("/logs")).text
     for text, want in ((ACCESS, proxy_printed), (UPSTREAM, upstream_printed)):

@@ -104,6 +104,11 @@ class Harness:
         self.processes.append(proc)
         return proc
 
+    async def ready(self, proc: Process) -> int:
+        """Start ``proc`` and remember its child's PID (the usual first step of a test)."""
+        await proc.ensure_ready()
+        return self.remember(proc)
+
     def remember(self, proc: Process) -> int:
         """Note the current child's PID so teardown can check it is gone."""
         pid = proc.pid

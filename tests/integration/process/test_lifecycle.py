@@ -18,8 +18,7 @@ S = ProcessState
 async def test_cold_start_serves_the_demo_and_reports_ready(harness: Harness) -> None:
     """ensure_ready spawns the upstream and returns once its /health answers 200."""
     proc = harness.make()
-    await proc.ensure_ready()
-    harness.remember(proc)
+    await harness.ready(proc)
     assert proc.state is S.READY
     async with (
         aiohttp.ClientSession() as session,
@@ -32,8 +31,7 @@ async def test_cold_start_serves_the_demo_and_reports_ready(harness: Harness) ->
 async def test_warm_ensure_ready_keeps_the_same_process(harness: Harness) -> None:
     """A second ensure_ready on a ready process neither restarts it nor emits events."""
     proc = harness.make()
-    await proc.ensure_ready()
-    pid = harness.remember(proc)
+    pid = await harness.ready(proc)
     events = len(harness.transitions)
     await proc.ensure_ready()
     assert proc.pid == pid
@@ -51,8 +49,7 @@ async def test_concurrent_ensure_ready_calls_share_one_start(harness: Harness) -
 async def test_a_normal_cycle_emits_exactly_four_transitions(harness: Harness) -> None:
     """stopped→starting→ready→stopping→stopped, nothing else (router.md §1.1)."""
     proc = harness.make()
-    await proc.ensure_ready()
-    harness.remember(proc)
+    await harness.ready(proc)
     await proc.stop()
     await proc.stop()  # idempotent: a no-op that emits nothing
     assert harness.states() == [
@@ -78,13 +75,11 @@ async def test_crash_while_starting_fails_waiters_at_once(harness: Harness) -> N
 async def test_crash_while_ready_goes_straight_to_stopped(harness: Harness) -> None:
     """An unexpected exit when ready skips `stopping`; the next request restarts it."""
     proc = harness.make(switches=["--crash-after", "0.3"])
-    await proc.ensure_ready()
-    first = harness.remember(proc)
+    first = await harness.ready(proc)
     await async_wait_until(lambda: proc.state is S.STOPPED, timeout=10)
     assert harness.states()[-1] == ("ready", "stopped")
     assert await proc.acquire() is None
-    await proc.ensure_ready()
-    assert harness.remember(proc) != first
+    assert await harness.ready(proc) != first
 
 
 async def test_spawn_failure_names_the_command(harness: Harness) -> None:
@@ -120,8 +115,7 @@ async def test_stop_while_starting_aborts_the_start(harness: Harness) -> None:
 async def test_check_endpoint_none_is_ready_at_spawn(harness: Harness) -> None:
     """With checkEndpoint `none` the process is ready as soon as it is spawned."""
     proc = harness.make(python_cmd("import time; time.sleep(60)"), check_endpoint="none")
-    await proc.ensure_ready()
-    harness.remember(proc)
+    await harness.ready(proc)
     assert proc.state is S.READY
 
 
@@ -138,7 +132,6 @@ async def test_model_env_overrides_inherited_environment(
     proc = harness.make(
         python_cmd(code), check_endpoint="none", env=["LLAMASWAP_TEST_VAR=from-model"]
     )
-    await proc.ensure_ready()
-    harness.remember(proc)
+    await harness.ready(proc)
     await async_wait_until(lambda: b"\n" in proc.logs.history(), timeout=10)
     assert proc.logs.history() == b"from-model kept\n"

@@ -22,8 +22,7 @@ async def test_cmd_stop_gets_the_pid_and_replaces_sigterm(harness: Harness, tmp_
         "${PID}",
     )
     proc = harness.make(switches=["--ignore-sigterm"], cmd_stop=stopper, unload_timeout=30)
-    await proc.ensure_ready()
-    pid = harness.remember(proc)
+    pid = await harness.ready(proc)
     t0 = time.monotonic()
     await proc.stop()
     assert time.monotonic() - t0 < 10, "cmdStop killed it; the 30 s grace was not needed"
@@ -39,8 +38,7 @@ async def test_hanging_cmd_stop_is_killed_at_the_deadline(harness: Harness, tmp_
         tmp_file,
     )
     proc = harness.make(cmd_stop=stopper, unload_timeout=1)
-    await proc.ensure_ready()
-    pid = harness.remember(proc)
+    pid = await harness.ready(proc)
     t0 = time.monotonic()
     await proc.stop()
     elapsed = time.monotonic() - t0
@@ -54,8 +52,7 @@ async def test_hanging_cmd_stop_is_killed_at_the_deadline(harness: Harness, tmp_
 async def test_ignored_sigterm_gets_sigkill_after_unload_timeout(harness: Harness) -> None:
     """SIGTERM to the group first; SIGKILL once the model's unloadTimeout has passed."""
     proc = harness.make(switches=["--ignore-sigterm"], unload_timeout=1)
-    await proc.ensure_ready()
-    pid = harness.remember(proc)
+    pid = await harness.ready(proc)
     t0 = time.monotonic()
     await proc.stop()
     elapsed = time.monotonic() - t0
@@ -66,8 +63,7 @@ async def test_ignored_sigterm_gets_sigkill_after_unload_timeout(harness: Harnes
 async def test_slow_sigterm_handler_is_allowed_to_finish(harness: Harness) -> None:
     """A SIGTERM handler needing 0.6 s finishes inside a 3 s grace (no early SIGKILL)."""
     proc = harness.make(switches=["--sigterm-delay", "0.6"], unload_timeout=3)
-    await proc.ensure_ready()
-    harness.remember(proc)
+    await harness.ready(proc)
     t0 = time.monotonic()
     await proc.stop()
     elapsed = time.monotonic() - t0
@@ -81,8 +77,7 @@ async def test_forked_and_setsid_grandchildren_are_gone_after_stop(
     proc = harness.make(
         switches=["--fork-grandchild", "--setsid-grandchild", "--grandchild-pid-file", tmp_file]
     )
-    await proc.ensure_ready()
-    harness.remember(proc)
+    await harness.ready(proc)
     grandchildren = read_pids(tmp_file)
     harness.pids.update(grandchildren)
     assert len(grandchildren) == 2
@@ -96,8 +91,7 @@ async def test_forked_and_setsid_grandchildren_are_gone_after_stop(
 async def test_acquire_is_refused_while_stopping(harness: Harness) -> None:
     """A lease is refused once a stop began, so the router requeues instead of proxying."""
     proc = harness.make(switches=["--sigterm-delay", "1"], unload_timeout=5)
-    await proc.ensure_ready()
-    harness.remember(proc)
+    await harness.ready(proc)
     stopping = asyncio.create_task(proc.stop())
     await async_wait_until(lambda: proc.state is S.STOPPING)
     assert await proc.acquire() is None
@@ -108,8 +102,7 @@ async def test_ensure_ready_during_a_stop_restarts_after_it(harness: Harness) ->
     """A request arriving mid-stop is held until the stop ends, then starts the model
     (llama-swap issue #946: it must never wait forever)."""
     proc = harness.make(switches=["--sigterm-delay", "0.5"], unload_timeout=5)
-    await proc.ensure_ready()
-    first = harness.remember(proc)
+    first = await harness.ready(proc)
     stopping = asyncio.create_task(proc.stop())
     await async_wait_until(lambda: proc.state is S.STOPPING)
     await asyncio.wait_for(proc.ensure_ready(), timeout=20)
@@ -127,8 +120,7 @@ async def test_ensure_ready_during_a_stop_restarts_after_it(harness: Harness) ->
 async def test_releasing_a_lease_after_its_process_stopped_is_harmless(harness: Harness) -> None:
     """A stale lease's release (twice) does not touch the next child's in-flight count."""
     proc = harness.make()
-    await proc.ensure_ready()
-    harness.remember(proc)
+    await harness.ready(proc)
     lease = await proc.acquire()
     assert lease is not None
     served: ServeLease = lease  # the router's seam accepts it as is
@@ -137,16 +129,14 @@ async def test_releasing_a_lease_after_its_process_stopped_is_harmless(harness: 
     await proc.stop()
     lease.release()
     lease.release()
-    await proc.ensure_ready()
-    harness.remember(proc)
+    await harness.ready(proc)
     assert proc.in_flight == 0
 
 
 async def test_shutdown_is_terminal_and_kills_within_its_timeout(harness: Harness) -> None:
     """shutdown(t) SIGKILLs at t even when SIGTERM is ignored; later commands fail."""
     proc = harness.make(switches=["--ignore-sigterm"], unload_timeout=60)
-    await proc.ensure_ready()
-    pid = harness.remember(proc)
+    pid = await harness.ready(proc)
     t0 = time.monotonic()
     await proc.shutdown(1)
     assert time.monotonic() - t0 < 6
@@ -160,8 +150,7 @@ async def test_shutdown_is_terminal_and_kills_within_its_timeout(harness: Harnes
 async def test_shutdown_during_a_long_stop_cuts_the_grace(harness: Harness) -> None:
     """A stop with a 60 s grace in progress is SIGKILLed at the shutdown deadline."""
     proc = harness.make(switches=["--ignore-sigterm"], unload_timeout=60)
-    await proc.ensure_ready()
-    pid = harness.remember(proc)
+    pid = await harness.ready(proc)
     stopping = asyncio.create_task(proc.stop())
     await async_wait_until(lambda: proc.state is S.STOPPING)
     t0 = time.monotonic()

@@ -9,6 +9,7 @@ import pytest
 from llamaswap.errors import TooManyRequests, UnspecificError
 from llamaswap.process.state import ProcessState
 from llamaswap.router.api import RequestInfo
+from llamaswap.router.local import LocalRouter
 from tests.support.wait import async_wait_until
 
 from .conftest import Call, MakeRouter, demo_models
@@ -21,6 +22,18 @@ pytestmark = pytest.mark.timeout(60)
 
 def _starts(transitions: list[tuple[str, str]]) -> list[str]:
     return [model for model, state in transitions if state == "starting"]
+
+
+async def _queue_b_behind_busy_a(
+    router: LocalRouter, call: Call, hold: asyncio.Event
+) -> tuple[asyncio.Task[str], asyncio.Task[str]]:
+    """A request to `a` held open until ``hold`` is set, and one to `b` queued behind it
+    (evicting `a` must wait for its in-flight request)."""
+    busy = asyncio.create_task(call(router, "a", hold=hold))
+    await async_wait_until(lambda: router.scheduler.in_flight("a") == 1)
+    queued = asyncio.create_task(call(router, "b"))
+    await async_wait_until(lambda: len(router.scheduler.queued_ids()) == 1)
+    return busy, queued
 
 
 async def test_collation_serves_abcabc_as_aabbcc(make_router: MakeRouter, call: Call) -> None:
@@ -75,10 +88,7 @@ async def test_disconnect_while_queued_releases_everything(
     router = await make_router(demo_models("a,b"), transitions=transitions)
     hold = asyncio.Event()
     async with asyncio.timeout(30):
-        busy = asyncio.create_task(call(router, "a", hold=hold))
-        await async_wait_until(lambda: router.scheduler.in_flight("a") == 1)
-        queued = asyncio.create_task(call(router, "b"))
-        await async_wait_until(lambda: len(router.scheduler.queued_ids()) == 1)
+        busy, queued = await _queue_b_behind_busy_a(router, call, hold)
         queued.cancel()
         with pytest.raises(asyncio.CancelledError):
             await queued
@@ -132,10 +142,7 @@ async def test_shutdown_fails_queued_requests_and_stops_every_process(
     router = await make_router(demo_models("a,b"))
     hold = asyncio.Event()
     async with asyncio.timeout(30):
-        busy = asyncio.create_task(call(router, "a", hold=hold))
-        await async_wait_until(lambda: router.scheduler.in_flight("a") == 1)
-        queued = asyncio.create_task(call(router, "b"))
-        await async_wait_until(lambda: len(router.scheduler.queued_ids()) == 1)
+        busy, queued = await _queue_b_behind_busy_a(router, call, hold)
         await router.shutdown(5)
         with pytest.raises(UnspecificError, match="group is shutting down"):
             await queued

@@ -60,6 +60,11 @@ class Harness:
         start = self.eff.last_start(model_id)
         self.sched.on_swap_done(SwapDone(model_id, start.swap_id, error))
 
+    def tick(self, seconds: float) -> None:
+        """``seconds`` pass on the fake clock, then the ticker's ``Tick`` arrives."""
+        self.eff.clock += seconds
+        self.sched.on_tick()
+
     def done(self, model_id: str, times: int = 1) -> None:
         for _ in range(times):
             self.sched.on_serve_done(ServeDone(model_id))

@@ -21,8 +21,7 @@ def _busy_a_with_b_waiting(max_wait: float) -> Harness:
 def test_fast_path_continues_before_max_wait() -> None:
     """Below maxWait llama-swap's behaviour holds: a keeps being served."""
     h = _busy_a_with_b_waiting(max_wait=10)
-    h.eff.clock += 9
-    h.sched.on_tick()
+    h.tick(9)
     h.req("a")
     assert h.eff.served("a") == 2
 
@@ -30,8 +29,7 @@ def test_fast_path_continues_before_max_wait() -> None:
 def test_starving_request_stops_the_fast_path_for_models_it_would_evict() -> None:
     """After maxWait a new request for a is queued instead of served."""
     h = _busy_a_with_b_waiting(max_wait=10)
-    h.eff.clock += 11
-    h.sched.on_tick()
+    h.tick(11)
     late_a = h.req("a")
     assert h.eff.served("a") == 1
     assert late_a.id in h.sched.queued_ids()
@@ -40,8 +38,7 @@ def test_starving_request_stops_the_fast_path_for_models_it_would_evict() -> Non
 def test_starving_swap_starts_when_in_flight_drains_and_goes_first() -> None:
     """In-flight requests finish; then b's swap starts ahead of the queued a."""
     h = _busy_a_with_b_waiting(max_wait=10)
-    h.eff.clock += 11
-    h.sched.on_tick()
+    h.tick(11)
     h.req("a")
     assert h.eff.starts_for("b") == 0, "the in-flight request on a is never cut"
     h.done("a")
@@ -55,8 +52,7 @@ def test_starving_request_stops_joins_to_models_it_would_evict() -> None:
     h = Harness(max_wait=10)
     h.req("a")  # a loading
     h.req("b")  # queued behind a's swap
-    h.eff.clock += 11
-    h.sched.on_tick()
+    h.tick(11)
     late_a = h.req("a")
     h.swap_ready("a")
     assert h.eff.served("a") == 1, "only the original waiter of a's swap is served"
@@ -68,8 +64,7 @@ def test_starving_request_stops_joins_to_models_it_would_evict() -> None:
 def test_zero_max_wait_disables_the_guard() -> None:
     """maxWait 0: a can starve b forever, exactly as llama-swap does."""
     h = _busy_a_with_b_waiting(max_wait=0)
-    h.eff.clock += 10_000
-    h.sched.on_tick()
+    h.tick(10_000)
     h.req("a")
     assert h.eff.served("a") == 2
 
@@ -82,8 +77,7 @@ def test_guard_picks_the_oldest_request_by_arrival_not_by_priority() -> None:
     h.req("b")  # oldest queued
     h.eff.clock += 5
     h.req("c")  # queued ahead of b by priority
-    h.eff.clock += 6  # b waited 11 s, c only 6 s
-    h.sched.on_tick()
+    h.tick(6)  # b waited 11 s, c only 6 s
     h.done("a")
     assert [s.model_id for s in h.eff.starts] == ["b"], "the starving b goes first"
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 
-from llamaswap.config.schema import Group
+from llamaswap.config.schema import DEFAULT_GROUP, Group
 from llamaswap.router.planners.base import SwapTarget
 
 log = logging.getLogger(__name__)
-
-DEFAULT_GROUP = "(default)"
 
 
 class GroupPlanner:

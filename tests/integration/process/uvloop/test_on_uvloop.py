@@ -41,6 +41,5 @@ async def test_these_tests_really_run_on_uvloop(harness: Harness) -> None:
     """Guard: the folder's loop factory is in effect."""
     assert isinstance(asyncio.get_running_loop(), uvloop.Loop)
     proc = harness.make()
-    await proc.ensure_ready()
-    harness.remember(proc)
+    await harness.ready(proc)
     assert proc.state is ProcessState.READY
