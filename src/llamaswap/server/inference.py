@@ -101,7 +101,13 @@ async def _dispatch(request: web.Request, strip_prefix: str) -> web.StreamRespon
             and config.effective_send_loading_state(resolved.model_id)
         )
         return await serve(
-            request, info, body, path_qs, loading_state=loading_state, arrived=arrived
+            request,
+            info,
+            body,
+            path_qs,
+            loading_state=loading_state,
+            arrived=arrived,
+            streaming=ext.stream,
         )
     finally:
         if choice is not None:

@@ -47,6 +47,8 @@ _DROP_RESPONSE = HOP_BY_HOP
 _RETRYABLE = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 
 _conn_reused: ContextVar[bool] = ContextVar("llamaswap_conn_reused", default=False)
+_conn_proto: ContextVar[ResponseHandler | None] = ContextVar("llamaswap_conn_proto", default=None)
+_close_after: ContextVar[bool] = ContextVar("llamaswap_close_after", default=False)
 
 
 class PoolAwareConnector(aiohttp.TCPConnector):
@@ -68,6 +70,9 @@ class PoolAwareConnector(aiohttp.TCPConnector):
         if proto is not None and not reused:
             self._seen.add(proto)
         _conn_reused.set(reused)
+        _conn_proto.set(proto)
+        if proto is not None and _close_after.get():
+            proto.force_close()
         return conn
 
 
@@ -122,27 +127,40 @@ async def send(
     header_timeout: float = 0,
     headers: CIMultiDict[str] | None = None,
     error_prefix: str | None = None,
+    streaming: bool = False,
 ) -> aiohttp.ClientResponse:
     """Send the request upstream and return once response headers arrived.
 
     ``headers`` default to :func:`upstream_headers`. Raises ``BadGateway`` when the
     upstream cannot be reached or answers nothing; ``error_prefix`` (peers: ``peer
-    proxy error: ``) replaces the default wording of its message.
+    proxy error: ``) replaces the default wording of its message. ``streaming`` (the
+    client asked for a stream) keeps the connection out of the pool: llama-server closes
+    it after every streamed response, and a reused closing connection would fail the
+    next request into a retry. An event-stream answer does the same when it can.
     """
     if headers is None:
         headers = upstream_headers(request, body)
     for attempt in (1, 2):
         _conn_reused.set(False)
+        _conn_proto.set(None)
+        _close_after.set(streaming)
         payload = None if body.size == 0 else body.payload()
         try:
             if header_timeout > 0:
                 async with asyncio.timeout(header_timeout):
-                    return await session.request(
+                    upstream = await session.request(
                         request.method, url, headers=headers, data=payload, allow_redirects=False
                     )
-            return await session.request(
-                request.method, url, headers=headers, data=payload, allow_redirects=False
-            )
+            else:
+                upstream = await session.request(
+                    request.method, url, headers=headers, data=payload, allow_redirects=False
+                )
+            proto = _conn_proto.get()
+            if proto is not None and "text/event-stream" in upstream.headers.get(
+                "Content-Type", ""
+            ):
+                proto.force_close()
+            return upstream
         except _RETRYABLE as exc:
             if attempt == 1 and _conn_reused.get() and body.replayable:
                 log.debug("retrying %s %s on a fresh connection: %r", request.method, url, exc)
@@ -209,10 +227,16 @@ async def forward(
     body: RequestBody | None = None,
     *,
     header_timeout: float = 0,
+    streaming: bool = False,
 ) -> web.StreamResponse:
     """Proxy ``request`` to ``base_url + path_qs`` (raw, percent-encoding kept)."""
     url = URL(base_url.rstrip("/") + path_qs, encoded=True)
     upstream = await send(
-        session, request, url, body or BufferedBody(b""), header_timeout=header_timeout
+        session,
+        request,
+        url,
+        body or BufferedBody(b""),
+        header_timeout=header_timeout,
+        streaming=streaming,
     )
     return await relay(request, upstream)

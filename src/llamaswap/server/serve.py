@@ -31,11 +31,13 @@ async def serve(
     *,
     loading_state: bool = False,
     arrived: float = 0.0,
+    streaming: bool = False,
 ) -> web.StreamResponse:
     """Admit (a 429 is raised here, before any stream), wait, proxy.
 
     ``loading_state``: the request qualifies for the loading stream (streamed chat,
     effective ``sendLoadingState``); it starts only if the model was not ready.
+    ``streaming``: the client asked for a stream (see ``proxy.send``).
     """
     app = request.app
     clients = app[CLIENTS]
@@ -53,6 +55,7 @@ async def serve(
                         url,
                         body,
                         header_timeout=clients.header_timeout(lease.model_id),
+                        streaming=streaming,
                     )
 
                 return await stream.run(ticket, send_upstream)
@@ -64,6 +67,7 @@ async def serve(
                 path_qs,
                 body,
                 header_timeout=clients.header_timeout(lease.model_id),
+                streaming=streaming,
             )
         finally:
             await ticket.close()

@@ -222,7 +222,8 @@ async def test_upstream_passthrough_reaches_llama_server_health(
 async def test_back_to_back_streams_never_answer_502(
     http: aiohttp.ClientSession, swap: Swap
 ) -> None:
-    """llama-server closes its connection after each stream; the proxy retries, never 502s."""
+    """llama-server closes its connection after each stream; the proxy never reuses a
+    stream's connection (and would retry a dead pooled one once), so never a 502."""
     stream_body = chat_body(CHAT_A, max_tokens=2, stream=True)
     plain_body = chat_body(CHAT_A, max_tokens=2)
     statuses: list[int] = []

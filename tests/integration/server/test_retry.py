@@ -29,12 +29,15 @@ OK = (
     b"Content-Length: " + str(len(SSE)).encode() + b"\r\n\r\n" + SSE
 )
 
+JSON_OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
 
 @dataclass
 class ScriptedUpstream:
     """Connection n answers its first ``answers[n]`` requests, then hangs up on the next."""
 
     answers: list[int]
+    response: bytes = OK
     connections: int = 0
     requests: int = 0
     server: asyncio.Server | None = None
@@ -56,7 +59,7 @@ class ScriptedUpstream:
                 if budget == 0:
                     return  # hang up without a response byte
                 budget -= 1
-                writer.write(OK)
+                writer.write(self.response)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             return
@@ -146,3 +149,35 @@ async def test_a_streamed_body_is_not_retried_on_a_reused_connection(
         with pytest.raises(BadGateway):
             await send(session, _request(), url, _streamed_body(b'{"model":"m"}'))
     assert (upstream.connections, upstream.requests) == (1, 2), "no retry for a live body"
+
+
+async def test_a_streamed_request_never_reuses_its_connection(
+    scripted: tuple[ScriptedUpstream, str],
+) -> None:
+    """A client that asked for a stream gets a connection that is not pooled afterwards:
+    the next request opens a fresh one instead of failing on one llama-server is closing
+    (it closes after every streamed response) and needing the retry."""
+    upstream, base = scripted
+    upstream.answers = [5, 5, 5]  # every connection would answer more than once
+    url = URL(base + "/v1/chat/completions")
+    body = BufferedBody(b'{"model":"m","stream":true}')
+    async with new_session(Timeouts()) as session:
+        for _ in range(3):
+            resp = await send(session, _request(), url, body, streaming=True)
+            assert await resp.read() == SSE
+    assert (upstream.connections, upstream.requests) == (3, 3), "one connection per stream"
+
+
+async def test_plain_requests_keep_reusing_a_pooled_connection(
+    scripted: tuple[ScriptedUpstream, str],
+) -> None:
+    """Keep-alive stays on for everything else: three plain requests, one connection."""
+    upstream, base = scripted
+    upstream.answers = [5, 5, 5]
+    upstream.response = JSON_OK
+    url = URL(base + "/v1/embeddings")
+    async with new_session(Timeouts()) as session:
+        for _ in range(3):
+            resp = await send(session, _request(), url, BufferedBody(b'{"model":"m"}'))
+            assert await resp.read() == b"{}"
+    assert (upstream.connections, upstream.requests) == (1, 3)
