@@ -248,25 +248,23 @@ async def _stop(ls: Llamaswap) -> list[str]:
     return problems
 
 
-@pytest.fixture
-async def llamaswap(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[StartLlamaswap]:
-    """Start the CLI with a YAML config; ``startPort`` is set to a free block unless given."""
+Launch = Callable[..., Awaitable["Llamaswap"]]
+"""``await launch("-config", path, ..., env={...}, host="127.0.0.1")``."""
+
+
+@contextlib.asynccontextmanager
+async def cli_launcher(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Launch]:
+    """Start the CLI with any flags on a free port and wait until it is healthy; on exit
+    stop every CLI started and fail the test if any of their processes outlived it."""
     if not SCRIPT.exists():  # pragma: no cover - the dev install always has it
         pytest.skip(f"{SCRIPT} is not installed")
     started: list[Llamaswap] = []
     session = aiohttp.ClientSession(auto_decompress=False, timeout=aiohttp.ClientTimeout(total=60))
 
-    async def start(
-        yaml_text: str, *, env: Mapping[str, str] | None = None, host: str = "127.0.0.1"
+    async def launch(
+        *args: str, env: Mapping[str, str] | None = None, host: str = "127.0.0.1"
     ) -> Llamaswap:
-        n = len(started)
-        config = tmp_path / f"config{n}.yaml"
-        if "startPort:" not in yaml_text:
-            yaml_text = f"startPort: {free_port_block(12)}\n{yaml_text}"
-        config.write_text(yaml_text)
-        output = tmp_path / f"llama-swap{n}.log"
+        output = tmp_path / f"llama-swap{len(started)}.log"
         request.node.stash[OUTPUT_KEY] = output
         tag = uuid.uuid4().hex
         child_env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
@@ -276,8 +274,7 @@ async def llamaswap(
         with output.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
                 str(SCRIPT),
-                "-config",
-                str(config),
+                *args,
                 "-listen",
                 f"{host}:{port}",
                 stdout=out,
@@ -307,10 +304,33 @@ async def llamaswap(
         return ls
 
     try:
-        yield start
+        yield launch
     finally:
         await session.close()
         problems = [p for ls in started for p in await _stop(ls)]
         if problems:
             outputs = "\n".join(ls.output() for ls in started)
             pytest.fail("; ".join(problems) + f"\noutput:\n{outputs}")
+
+
+@pytest.fixture
+async def llamaswap(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[StartLlamaswap]:
+    """Start the CLI with a YAML config; ``startPort`` is set to a free block unless given."""
+    configs = 0
+
+    async with cli_launcher(request, tmp_path) as launch:
+
+        async def start(
+            yaml_text: str, *, env: Mapping[str, str] | None = None, host: str = "127.0.0.1"
+        ) -> Llamaswap:
+            nonlocal configs
+            config = tmp_path / f"config{configs}.yaml"
+            configs += 1
+            if "startPort:" not in yaml_text:
+                yaml_text = f"startPort: {free_port_block(12)}\n{yaml_text}"
+            config.write_text(yaml_text)
+            return await launch("-config", str(config), env=env, host=host)
+
+        yield start

@@ -6,16 +6,19 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
 
 from llamaswap.config.schema import ModelConfig
+from llamaswap.process.groups import signal_group
 from llamaswap.process.process import Process
+from llamaswap.process.registry import live_groups
 from llamaswap.process.state import ProcessState
 from tests.support.ports import free_port
+from tests.support.wait import async_wait_until
 
 
 def demo_cmd(port: int, *switches: str) -> str:
@@ -123,3 +126,25 @@ class Harness:
         for pid in self.survivors():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
+
+
+@contextlib.asynccontextmanager
+async def running_harness() -> AsyncIterator[Harness]:
+    """A Harness whose exit shuts its Processes down and proves that no child,
+    grandchild or process group of ours is left, even when the test failed."""
+    h = Harness()
+    try:
+        yield h
+    finally:
+        for proc in h.processes:
+            await proc.shutdown(5)
+        try:
+            await async_wait_until(
+                lambda: not h.survivors(), timeout=5, message=lambda: f"alive: {h.survivors()}"
+            )
+            leftover = [g for g in live_groups() if signal_group(g, 0)]
+            assert not leftover, f"process groups still alive after shutdown: {leftover}"
+        finally:
+            h.kill_survivors()
+            for pgid in live_groups():
+                signal_group(pgid, 9)

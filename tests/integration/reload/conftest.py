@@ -8,39 +8,20 @@ poller sees every edit.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from tests.integration.e2e.conftest import (
-    OUTPUT_KEY,
-    SCRIPT,
-    TAG_VAR,
     Llamaswap,
-    _stop,
+    cli_launcher,
+    pytest_runtest_makereport,  # the CLI's output in failing reports, here too
 )
-from tests.support.ports import free_port
-from tests.support.wait import async_wait_until
 
 StartCli = Callable[..., Awaitable[Llamaswap]]
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach the CLI's output to the report of a failing test."""
-    report = yield
-    path = item.stash.get(OUTPUT_KEY, None)
-    if report.failed and path is not None and path.exists():
-        report.sections.append(("llama-swap output", path.read_text(errors="replace")))
-    return report
+__all__ = ["pytest_runtest_makereport"]
 
 
 def write_config(path: Path, text: str) -> None:
@@ -66,56 +47,5 @@ def pid_of(ls: Llamaswap, model: str) -> int:
 async def start_cli(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StartCli]:
     """``await start_cli("-config", path, ..., env={...})``: the CLI on a free port,
     healthy; stopped (and proven child-free) at teardown."""
-    if not SCRIPT.exists():  # pragma: no cover - the dev install always has it
-        pytest.skip(f"{SCRIPT} is not installed")
-    started: list[Llamaswap] = []
-    session = aiohttp.ClientSession(auto_decompress=False, timeout=aiohttp.ClientTimeout(total=60))
-
-    async def start(*args: str, env: Mapping[str, str] | None = None) -> Llamaswap:
-        output = tmp_path / f"llama-swap{len(started)}.log"
-        request.node.stash[OUTPUT_KEY] = output
-        tag = uuid.uuid4().hex
-        environ = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-        environ.update(env or {})
-        environ[TAG_VAR] = tag
-        port = free_port()
-        with output.open("wb") as out:
-            proc = await asyncio.create_subprocess_exec(
-                str(SCRIPT),
-                *args,
-                "-listen",
-                f"127.0.0.1:{port}",
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=environ,
-                cwd=tmp_path,
-            )
-        ls = Llamaswap(f"http://127.0.0.1:{port}", proc, tag, output, session)
-        started.append(ls)
-
-        async def healthy() -> bool:
-            if proc.returncode is not None:
-                raise AssertionError(f"llama-swap exited {proc.returncode}:\n{ls.output()}")
-            try:
-                async with session.get(ls.url + "/health") as resp:
-                    return resp.status == 200
-            except aiohttp.ClientError:
-                return False
-
-        await async_wait_until(
-            healthy,
-            timeout=20,
-            interval=0.02,
-            message=lambda: f"llama-swap never healthy; output:\n{ls.output()}",
-        )
-        return ls
-
-    try:
-        yield start
-    finally:
-        await session.close()
-        problems = [p for ls in started for p in await _stop(ls)]
-        if problems:
-            outputs = "\n".join(ls.output() for ls in started)
-            pytest.fail("; ".join(problems) + f"\noutput:\n{outputs}")
+    async with cli_launcher(request, tmp_path) as launch:
+        yield launch

@@ -8,26 +8,15 @@ from collections.abc import AsyncIterator
 import pytest
 
 from llamaswap.process.state import ProcessError, ProcessState
-from tests.integration.process.support import Harness
-from tests.support.wait import async_wait_until
+from tests.integration.process.support import Harness, running_harness
 
 pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture
 async def processes() -> AsyncIterator[Harness]:
-    h = Harness()
-    try:
+    async with running_harness() as h:
         yield h
-    finally:
-        for proc in h.processes:
-            await proc.shutdown(5)
-        try:
-            await async_wait_until(
-                lambda: not h.survivors(), timeout=5, message=lambda: f"alive: {h.survivors()}"
-            )
-        finally:
-            h.kill_survivors()
 
 
 async def test_drain_stops_only_after_the_last_lease_is_released(processes: Harness) -> None:
