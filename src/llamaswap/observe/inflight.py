@@ -60,8 +60,14 @@ class InFlightEntry:
     remote_ip: str
     cancel: Callable[[], None]
     resp_headers: dict[str, str] = field(default_factory=dict)
-    resp_bytes: int = 0
+    bytes_sent: Callable[[], int] | None = None
+    """Live count of the bytes written to the client (set once the response started)."""
+    published_bytes: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def resp_bytes(self) -> int:
+        return 0 if self.bytes_sent is None else self.bytes_sent()
 
     def to_json(self, now: float) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -130,6 +136,16 @@ class InFlightTracker:
         entry.resp_headers = redacted_headers(headers)
         self._upsert(entry)
 
+    def publish_progress(self) -> None:
+        """One ``upsert`` for each entry whose body grew since its last update: called
+        every 250 ms while someone listens, so a streaming row shows its bytes with at
+        most one update per request per window."""
+        if not len(self._bus):
+            return
+        for entry in list(self._entries.values()):
+            if entry.resp_bytes != entry.published_bytes:
+                self._upsert(entry)
+
     def finish(self, entry: InFlightEntry) -> None:
         """Remove the entry (the handler returned, failed or was cancelled)."""
         if self._entries.pop(entry.id, None) is not None and len(self._bus):
@@ -152,5 +168,6 @@ class InFlightTracker:
     def _upsert(self, entry: InFlightEntry) -> None:
         if not len(self._bus):
             return  # nobody listens: skip building the payload
+        entry.published_bytes = entry.resp_bytes
         payload = {"operation": "upsert", "request": entry.to_json(self._clock())}
         self._bus.publish(InFlightUpdate(payload))

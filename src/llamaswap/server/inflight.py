@@ -10,7 +10,8 @@ header as soon as it goes out (observability.md §8).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 from aiohttp import web
@@ -18,7 +19,7 @@ from aiohttp import web
 from llamaswap.errors import NotFound
 from llamaswap.server.access_log import client_ip
 from llamaswap.server.gojson import json_response
-from llamaswap.server.keys import INFLIGHT, INFLIGHT_ENTRY
+from llamaswap.server.keys import BODY_BYTES, INFLIGHT, INFLIGHT_ENTRY
 
 NOT_FOUND = "inflight request not found"
 UPSTREAM_PREFIX = "/upstream/"
@@ -58,7 +59,30 @@ def _cancel(task: asyncio.Task[object]) -> None:
 async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
     entry = request.get(INFLIGHT_ENTRY)
     if entry is not None:
+        entry.bytes_sent = lambda: int(response.get(BODY_BYTES, 0))
         request.app[INFLIGHT].headers_written(entry, response.headers)
+
+
+PROGRESS_INTERVAL = 0.25
+
+
+async def _publish_progress(app: web.Application) -> AsyncIterator[None]:
+    """Byte counts of streaming rows reach ``/api/events`` every 250 ms (observability.md
+    §8 throttle); the task idles cheaply when nobody listens."""
+
+    async def loop() -> None:
+        tracker = app[INFLIGHT]
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            tracker.publish_progress()
+
+    task = asyncio.create_task(loop(), name="inflight-progress")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def handle_cancel(request: web.Request) -> web.Response:
@@ -70,3 +94,4 @@ async def handle_cancel(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/inflight/{id}/cancel", handle_cancel)
     app.on_response_prepare.append(on_response_prepare)
+    app.cleanup_ctx.append(_publish_progress)

@@ -199,24 +199,22 @@ async def copy_body(upstream: aiohttp.ClientResponse, resp: web.StreamResponse) 
     """Chunk-by-chunk copy; True when complete, False when the upstream died mid-body.
 
     A client that went away raises ``ConnectionError`` from ``write`` (aiohttp then
-    drops the connection quietly). The bytes copied are added to ``resp[BODY_BYTES]``
-    for the access log, also when the copy ends early.
+    drops the connection quietly). The bytes copied are added to ``resp[BODY_BYTES]`` as
+    they go (the access log and the in-flight table read it), also when the copy ends
+    early.
     """
     content = upstream.content
-    sent = 0
-    try:
-        while True:
-            try:
-                chunk = await content.readany()
-            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
-                log.warning("recovered from upstream disconnection during streaming: %r", exc)
-                return False
-            if not chunk:
-                return True
-            await resp.write(chunk)
-            sent += len(chunk)
-    finally:
-        resp[BODY_BYTES] = resp.get(BODY_BYTES, 0) + sent
+    resp.setdefault(BODY_BYTES, 0)
+    while True:
+        try:
+            chunk = await content.readany()
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+            log.warning("recovered from upstream disconnection during streaming: %r", exc)
+            return False
+        if not chunk:
+            return True
+        await resp.write(chunk)
+        resp[BODY_BYTES] += len(chunk)
 
 
 async def forward(

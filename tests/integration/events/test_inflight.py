@@ -144,3 +144,42 @@ async def test_api_version_has_version_commit_and_build_date(
         body = await resp.json()
     assert set(body) == {"version", "commit", "build_date"}
     assert all(isinstance(v, str) and v for v in body.values())
+
+
+async def test_a_streaming_row_shows_its_growing_byte_count_before_it_is_removed(
+    event_stack: StartEventStack, client: aiohttp.ClientSession
+) -> None:
+    """While a response streams, ``upsert`` updates carry ``resp_bytes`` so far (at most
+    one per request per 250 ms), ending below the final total, then the row is removed."""
+    stack = await event_stack(ONE_MODEL)
+    body = {**CHAT, "stream": True}
+    headers = {"X-Demo-Chunks": "12", "X-Demo-Interval": "0.1"}
+    async with client.get(stack.url + "/api/events") as resp:
+        reader = SseReader(resp)
+        await reader.wait_for(lambda m: m.type == "inflight")
+
+        async def stream() -> int:
+            async with client.post(
+                stack.url + "/v1/chat/completions", json=body, headers=headers
+            ) as r:
+                return len(await r.read())
+
+        request = asyncio.create_task(stream())
+        try:
+            growing = await reader.wait_for(
+                lambda m: (
+                    m.type == "inflight"
+                    and m.data["operation"] == "upsert"
+                    and m.data["request"]["resp_bytes"] > 0
+                )
+            )
+            seen = growing.data["request"]["resp_bytes"]
+            gone = await reader.wait_for(
+                lambda m: m.type == "inflight" and m.data["operation"] == "remove"
+            )
+            assert gone.data["id"] == growing.data["request"]["id"]
+            async with asyncio.timeout(10):
+                total = await request
+        finally:
+            request.cancel()
+    assert 0 < seen < total, f"progress {seen} of {total} bytes"
