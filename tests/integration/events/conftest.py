@@ -10,87 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from llamaswap.config.loader import load_config
-from llamaswap.config.schema import Config
-from llamaswap.logformat import GoStyleFormatter
-from llamaswap.observe.events import EventBus
-from llamaswap.observe.loghandler import MonitorHandler
-from llamaswap.observe.logmon import LogMonitors
-from llamaswap.router.factory import build_router
-from llamaswap.router.local import LocalRouter
-from llamaswap.server.app import build_app
 from tests.integration.e2e.conftest import demo_cmd as demo_cmd
-from tests.support.ports import free_port, free_port_block
+from tests.support.stack import StartStack, WiredStack, wired_stacks
 
-
-@dataclass
-class EventStack:
-    url: str
-    path: Path
-    config: Config
-    router: LocalRouter
-    runner: web.AppRunner
-    app: web.Application
-    monitors: LogMonitors
-    bus: EventBus
-
-
-StartEventStack = Callable[[str], Awaitable[EventStack]]
+EventStack = WiredStack
+StartEventStack = StartStack
 
 
 @pytest.fixture
 async def event_stack(tmp_path: Path) -> AsyncIterator[StartEventStack]:
-    """Start llamaswap from YAML text (``startPort`` is filled in with a free block)."""
-    stacks: list[EventStack] = []
-    ours = logging.getLogger("llamaswap")
-    handlers: list[MonitorHandler] = []
-    level = ours.level
-    ours.setLevel(logging.INFO)
-
-    async def start(yaml_text: str) -> EventStack:
-        path = tmp_path / f"config{len(stacks)}.yaml"
-        path.write_text(f"startPort: {free_port_block(16)}\n" + yaml_text)
-        config = load_config(str(path)).config
-        monitors = LogMonitors(config.log_to_stdout, stdout=None)
-        handler = MonitorHandler(monitors.proxy)
-        handler.setFormatter(GoStyleFormatter(""))
-        ours.addHandler(handler)
-        handlers.append(handler)
-        bus = EventBus()
-        router = build_router(
-            config, on_process_state=bus.process_state_callback(), upstream_log=monitors.upstream
-        )
-        app = build_app(config, router, monitors=monitors, bus=bus)
-        runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
-        stack = EventStack("", path, config, router, runner, app, monitors, bus)
-        stacks.append(stack)
-        await router.start()
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        stack.url = f"http://127.0.0.1:{port}"
-        return stack
-
-    try:
+    """Start llamaswap in-process from YAML text (tests/support/stack.py)."""
+    async with wired_stacks(tmp_path) as start:
         yield start
-    finally:
-        for stack in reversed(stacks):
-            if stack.runner.server is not None:  # a test may have shut it down already
-                await stack.runner.cleanup()
-            await stack.router.shutdown(10)
-        for handler in handlers:
-            ours.removeHandler(handler)
-        ours.setLevel(level)
 
 
 @pytest.fixture
