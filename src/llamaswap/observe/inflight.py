@@ -56,7 +56,8 @@ class InFlightEntry:
     model: str
     req_path: str
     method: str
-    req_headers: dict[str, str]
+    headers: Mapping[str, str]
+    """The request's headers as received; redacted only when a row is published."""
     remote_ip: str
     cancel: Callable[[], None]
     resp_headers: dict[str, str] = field(default_factory=dict)
@@ -64,6 +65,15 @@ class InFlightEntry:
     """Live count of the bytes written to the client (set once the response started)."""
     published_bytes: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
+    _req_headers: dict[str, str] | None = None
+
+    @property
+    def req_headers(self) -> dict[str, str]:
+        """Redacted on first use: with nobody on ``/api/events`` no row is ever built,
+        so a request pays nothing for it."""
+        if self._req_headers is None:
+            self._req_headers = redacted_headers(self.headers)
+        return self._req_headers
 
     @property
     def resp_bytes(self) -> int:
@@ -120,7 +130,7 @@ class InFlightTracker:
             model=model,
             req_path=req_path,
             method=method,
-            req_headers=redacted_headers(headers),
+            headers=headers,
             remote_ip=remote_ip,
             cancel=cancel,
         )
